@@ -1,0 +1,13 @@
+"""cyw2v: fast, trustworthy word2vec with typed Cython kernels.
+
+>>> import cyw2v
+>>> sorted(n for n in ("Word2Vec", "KeyedVectors", "LineSentence") if hasattr(cyw2v, n))
+['KeyedVectors', 'LineSentence', 'Word2Vec']
+"""
+from . import datasets
+from .corpus import LineSentence, Text8Corpus
+from .keyedvectors import KeyedVectors
+from .model import Callback, Word2Vec
+
+__version__ = "0.1.0"
+__all__ = ["Word2Vec", "KeyedVectors", "LineSentence", "Text8Corpus", "Callback", "datasets", "__version__"]

@@ -1,0 +1,934 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The training engine: typed C-level loops that run without the GIL.
+
+Two orthogonal axes:
+
+* the *architecture* forms hidden vectors from input rows (``syn0``) and spreads their
+  gradient back: skip-gram (one input row per context, or all contexts of a centre word
+  as one batch) and CBOW (mean or sum of the context rows);
+* the *objective* scores a target against ``m`` hidden vectors, updates the output rows
+  it touches and accumulates the gradient of the hidden vectors: negative sampling,
+  hierarchical softmax, full softmax.  Every objective has the signature of
+  :c:func:`train_target` and is one function.
+
+All hot loops use raw pointers into NumPy arrays owned by the Python layer.
+Updates are Hogwild: threads write shared rows without locks.
+"""
+
+from libc.stdint cimport uint64_t, uint32_t, int32_t, int64_t, uint8_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset, memcpy, memcmp
+from libc.math cimport exp, log, log1p
+from libc.stdio cimport FILE, fopen, fclose, fread, fseek, SEEK_SET
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
+
+import numpy as np
+
+cdef extern from "stdlib.h" nogil:
+    int posix_memalign(void** memptr, size_t alignment, size_t size)
+
+# ---------------------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------------------
+
+cdef enum:
+    SIG_TABLE_SIZE = 1024      # table intervals over [-SIG_MAX, SIG_MAX]
+    MAX_CODE_LEN = 64          # longest Huffman code the engine accepts
+    MAX_TOKEN_BYTES = 4096     # longer tokens are never matched in corpus_file mode
+    READ_BUFFER_BYTES = 1 << 20
+
+cdef float SIG_MAX = 8.0
+cdef float SIG_SCALE = SIG_TABLE_SIZE / (2.0 * 8.0)
+
+SIGMOID_TABLE_SIZE = SIG_TABLE_SIZE
+SIGMOID_MAX = 8.0
+MAX_CODE_LENGTH = MAX_CODE_LEN
+
+# Constant lookup tables, filled once at import (read-only afterwards).
+cdef float SIGMOID[SIG_TABLE_SIZE + 1]
+cdef float LOG_SIGMOID[SIG_TABLE_SIZE + 1]
+
+
+cdef void _fill_tables() noexcept:
+    cdef int i
+    cdef double x
+    for i in range(SIG_TABLE_SIZE + 1):
+        x = (2.0 * i / SIG_TABLE_SIZE - 1.0) * SIG_MAX
+        SIGMOID[i] = <float>(1.0 / (1.0 + exp(-x)))
+        LOG_SIGMOID[i] = <float>(-log1p(exp(-x)))
+
+_fill_tables()
+
+
+cdef inline float sigmoid(float x) noexcept nogil:
+    """sigma(x) by linear interpolation in the table; 0 below -SIG_MAX, 1 above (and NaN)."""
+    cdef float pos, frac
+    cdef int i
+    if x < SIG_MAX:
+        if x > -SIG_MAX:
+            pos = (x + SIG_MAX) * SIG_SCALE
+            i = <int>pos
+            frac = pos - i
+            return SIGMOID[i] + frac * (SIGMOID[i + 1] - SIGMOID[i])
+        return 0.0
+    return 1.0
+
+
+cdef inline double log_sigmoid(float x) noexcept nogil:
+    """log sigma(x): table inside the range, the exact formula outside (loss only)."""
+    cdef float pos, frac
+    cdef int i
+    if x < SIG_MAX and x > -SIG_MAX:
+        pos = (x + SIG_MAX) * SIG_SCALE
+        i = <int>pos
+        frac = pos - i
+        return LOG_SIGMOID[i] + frac * (LOG_SIGMOID[i + 1] - LOG_SIGMOID[i])
+    if x >= SIG_MAX:
+        return -log1p(exp(-x))
+    return x - log1p(exp(x))
+
+
+def sigmoid_table():
+    """The sigmoid and log-sigmoid tables as float32 arrays of SIGMOID_TABLE_SIZE + 1 points."""
+    return (np.array([SIGMOID[i] for i in range(SIG_TABLE_SIZE + 1)], dtype=np.float32),
+            np.array([LOG_SIGMOID[i] for i in range(SIG_TABLE_SIZE + 1)], dtype=np.float32))
+
+
+def table_sigmoid(float x):
+    """The engine's sigma(x) (for tests)."""
+    return sigmoid(x)
+
+
+def table_log_sigmoid(float x):
+    """The engine's log sigma(x) (for tests)."""
+    return log_sigmoid(x)
+
+
+# ---------------------------------------------------------------------------------------
+# Random numbers: SplitMix64, one state per job or worker (no shared RNG).
+# ---------------------------------------------------------------------------------------
+
+cdef inline uint64_t rng_next(uint64_t* state) noexcept nogil:
+    cdef uint64_t z
+    state[0] += <uint64_t>0x9E3779B97F4A7C15ULL
+    z = state[0]
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline uint32_t rng_below(uint64_t* state, uint32_t n) noexcept nogil:
+    """Uniform integer in [0, n) by multiply-shift (bias below 2**-32 * n)."""
+    return <uint32_t>(((rng_next(state) >> 32) * <uint64_t>n) >> 32)
+
+
+cpdef uint64_t mix_seed(uint64_t a, uint64_t b):
+    """Derive an independent stream seed from two integers (SplitMix64 finaliser)."""
+    cdef uint64_t s = a * <uint64_t>0x9E3779B97F4A7C15ULL + b
+    rng_next(&s)
+    return rng_next(&s)
+
+
+# ---------------------------------------------------------------------------------------
+# Shared state of one training run, and per-thread scratch space
+# ---------------------------------------------------------------------------------------
+
+cdef struct Net:
+    float* syn0          # V x d input vectors (the embeddings)
+    float* syn1neg       # V x d output vectors for negative sampling
+    float* syn1          # (V-1) x d inner-node vectors for hierarchical softmax
+    float* syn1sm        # V x d output vectors for the full softmax
+    int32_t V
+    int32_t d
+    int sg
+    int cbow_mean
+    int window
+    int shrink_windows
+    int negative
+    int hs
+    int softmax
+    int batch_window
+    int compute_loss
+    const uint64_t* keep_threshold   # keep if 32-bit uniform < threshold (2**32 = always)
+    const uint32_t* alias_prob       # alias-method noise table (Walker/Vose)
+    const int32_t* alias_index
+    const int64_t* hs_offset         # CSR Huffman paths: word w uses [hs_offset[w], hs_offset[w+1])
+    const uint8_t* hs_code
+    const int32_t* hs_point
+    int32_t* stop_flag               # set to 1 by the Python layer to interrupt
+
+
+cdef struct Scratch:
+    uint64_t rng
+    int max_m            # rows of H / gH
+    float* H             # max_m x d hidden vectors
+    float* gH            # max_m x d their gradient
+    float* g             # max_m logistic gradients of one target
+    float* S             # max_m x V softmax scores (full softmax only)
+    int32_t* ctx         # max_m context word indices
+    int32_t* sent        # subsampled sentence
+    int32_t* last_negatives   # noise words drawn by the latest NS call (for tests)
+    int n_last_negatives
+    double loss
+    int64_t loss_terms
+
+
+cdef void* aligned_malloc(size_t n) noexcept nogil:
+    cdef void* p = NULL
+    if n == 0:
+        n = 64
+    # round up so that distinct buffers never share a cache line
+    n = (n + 63) & ~(<size_t>63)
+    if posix_memalign(&p, 64, n) != 0:
+        return NULL
+    return p
+
+
+cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t seed) noexcept nogil:
+    cdef int max_m = 2 * net.window if net.window > 0 else 1
+    cdef size_t d = net.d
+    w.rng = seed
+    w.max_m = max_m
+    w.loss = 0.0
+    w.loss_terms = 0
+    w.n_last_negatives = 0
+    w.H = <float*>aligned_malloc(max_m * d * sizeof(float))
+    w.gH = <float*>aligned_malloc(max_m * d * sizeof(float))
+    w.g = <float*>aligned_malloc(max_m * sizeof(float))
+    w.ctx = <int32_t*>aligned_malloc(max_m * sizeof(int32_t))
+    w.sent = <int32_t*>aligned_malloc((max_sentence + 1) * sizeof(int32_t))
+    w.last_negatives = <int32_t*>aligned_malloc((net.negative + 1) * sizeof(int32_t))
+    w.S = NULL
+    if net.softmax:
+        w.S = <float*>aligned_malloc(max_m * <size_t>net.V * sizeof(float))
+    if (w.H == NULL or w.gH == NULL or w.g == NULL or w.ctx == NULL or w.sent == NULL
+            or w.last_negatives == NULL or (net.softmax and w.S == NULL)):
+        return -1
+    return 0
+
+
+cdef void scratch_free(Scratch* w) noexcept nogil:
+    free(w.H)
+    free(w.gH)
+    free(w.g)
+    free(w.ctx)
+    free(w.sent)
+    free(w.last_negatives)
+    free(w.S)
+    w.H = w.gH = w.g = w.S = NULL
+    w.ctx = w.sent = w.last_negatives = NULL
+
+
+# ---------------------------------------------------------------------------------------
+# Vector primitives (plain loops: GCC vectorises them at -O3 with -fassociative-math)
+# ---------------------------------------------------------------------------------------
+
+cdef inline float dot(const float* a, const float* b, int d) noexcept nogil:
+    cdef float s = 0.0
+    cdef int k
+    for k in range(d):
+        s += a[k] * b[k]
+    return s
+
+
+cdef inline void axpy(float* y, float a, const float* x, int d) noexcept nogil:
+    cdef int k
+    for k in range(d):
+        y[k] += a * x[k]
+
+
+cdef inline void scale(float* y, float a, int d) noexcept nogil:
+    cdef int k
+    for k in range(d):
+        y[k] *= a
+
+
+# ---------------------------------------------------------------------------------------
+# Objectives: score one target against m hidden vectors H (m x d, row-major), add the
+# gradient of log-likelihood w.r.t. H (times alpha) into gH, and update output rows.
+# ---------------------------------------------------------------------------------------
+
+cdef inline void logistic_target(const Net* net, Scratch* w, const float* H, int m,
+                                 float* u, float label, float alpha, float* gH) noexcept nogil:
+    """One binary logistic unit with output row u: the building block of NS and HS.
+
+    For each hidden row h_j: g_j = alpha * (label - sigma(h_j . u));
+    gH_j += g_j * u (old u), then u += sum_j g_j * h_j.
+    """
+    cdef int j
+    cdef int d = net.d
+    cdef float s
+    for j in range(m):
+        s = dot(H + j * d, u, d)
+        w.g[j] = (label - sigmoid(s)) * alpha
+        if net.compute_loss:
+            w.loss -= log_sigmoid(s if label > 0.5 else -s)
+            w.loss_terms += 1
+    for j in range(m):
+        axpy(gH + j * d, w.g[j], u, d)
+    for j in range(m):
+        axpy(u, w.g[j], H + j * d, d)
+
+
+cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
+    """One draw from the noise distribution by the alias method: O(1)."""
+    cdef uint64_t r = rng_next(rng)
+    cdef uint32_t i = <uint32_t>(((r >> 32) * <uint64_t>net.V) >> 32)
+    if <uint32_t>(r & 0xFFFFFFFFULL) < net.alias_prob[i]:
+        return <int32_t>i
+    return net.alias_index[i]
+
+
+cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
+                            int32_t target, float* gH, float alpha) noexcept nogil:
+    """log sigma(h.u_o) + sum_k log sigma(-h.u_k), k negatives shared by the m rows."""
+    cdef int n
+    cdef int32_t noise
+    cdef int d = net.d
+    logistic_target(net, w, H, m, net.syn1neg + <size_t>target * d, 1.0, alpha, gH)
+    w.n_last_negatives = 0
+    for n in range(net.negative):
+        noise = draw_noise(net, &w.rng)
+        w.last_negatives[n] = noise
+        w.n_last_negatives += 1
+        if noise == target:  # word2vec.c skips a draw of the target itself
+            continue
+        logistic_target(net, w, H, m, net.syn1neg + <size_t>noise * d, 0.0, alpha, gH)
+
+
+cdef void hierarchical_softmax(const Net* net, Scratch* w, const float* H, int m,
+                               int32_t target, float* gH, float alpha) noexcept nogil:
+    """sum over the Huffman path of log sigma((1 - 2 code) h.u_node)."""
+    cdef int64_t n
+    cdef int d = net.d
+    for n in range(net.hs_offset[target], net.hs_offset[target + 1]):
+        logistic_target(net, w, H, m, net.syn1 + <size_t>net.hs_point[n] * d,
+                        <float>(1 - net.hs_code[n]), alpha, gH)
+
+
+cdef void full_softmax(const Net* net, Scratch* w, const float* H, int m,
+                       int32_t target, float* gH, float alpha) noexcept nogil:
+    """log P(o|h) = h.u_o - log sum_w exp(h.u_w): exact, O(V d) per hidden row."""
+    cdef int j
+    cdef int32_t v
+    cdef int d = net.d
+    cdef int32_t V = net.V
+    cdef float* S
+    cdef float* u
+    cdef float mx
+    cdef double Z
+    for j in range(m):
+        S = w.S + <size_t>j * V
+        mx = -3.4e38
+        for v in range(V):
+            S[v] = dot(H + j * d, net.syn1sm + <size_t>v * d, d)
+            if S[v] > mx:
+                mx = S[v]
+        Z = 0.0
+        for v in range(V):
+            Z += exp(S[v] - mx)
+        if net.compute_loss:
+            w.loss -= (S[target] - mx) - log(Z)
+            w.loss_terms += 1
+        # S becomes the gradient factor alpha * (1[v == o] - P(v|h))
+        for v in range(V):
+            S[v] = -alpha * <float>(exp(S[v] - mx) / Z)
+        S[target] += alpha
+    for v in range(V):
+        u = net.syn1sm + <size_t>v * d
+        for j in range(m):
+            axpy(gH + j * d, w.S[<size_t>j * V + v], u, d)
+        for j in range(m):
+            axpy(u, w.S[<size_t>j * V + v], H + j * d, d)
+
+
+cdef inline void train_target(const Net* net, Scratch* w, const float* H, int m,
+                              int32_t target, float* gH, float alpha) noexcept nogil:
+    """Apply every enabled objective (their losses add, as in word2vec.c's hs + negative)."""
+    if net.hs:
+        hierarchical_softmax(net, w, H, m, target, gH, alpha)
+    if net.negative > 0:
+        negative_sampling(net, w, H, m, target, gH, alpha)
+    if net.softmax:
+        full_softmax(net, w, H, m, target, gH, alpha)
+
+
+# ---------------------------------------------------------------------------------------
+# Architectures: form hidden vectors from the window, spread their gradient back.
+# ---------------------------------------------------------------------------------------
+
+cdef void skipgram_pairs(const Net* net, Scratch* w, const int32_t* sent, int n, int i,
+                         int win, float alpha) noexcept nogil:
+    """Classic skip-gram: one (context, centre) pair at a time, fresh negatives per pair."""
+    cdef int j
+    cdef int d = net.d
+    cdef float* h
+    cdef int lo = i - win if i - win > 0 else 0
+    cdef int hi = i + win + 1 if i + win + 1 < n else n
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        h = net.syn0 + <size_t>sent[j] * d
+        memset(w.gH, 0, d * sizeof(float))
+        train_target(net, w, h, 1, sent[i], w.gH, alpha)
+        axpy(h, 1.0, w.gH, d)
+
+
+cdef void skipgram_window(const Net* net, Scratch* w, const int32_t* sent, int n, int i,
+                          int win, float alpha) noexcept nogil:
+    """Batched skip-gram (HogBatch): all contexts of a centre word against one target set.
+
+    Scores are an m x (1 + k) product and every row is written once per window.
+    """
+    cdef int j, m = 0
+    cdef int d = net.d
+    cdef int lo = i - win if i - win > 0 else 0
+    cdef int hi = i + win + 1 if i + win + 1 < n else n
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        w.ctx[m] = sent[j]
+        memcpy(w.H + m * d, net.syn0 + <size_t>sent[j] * d, d * sizeof(float))
+        m += 1
+    if m == 0:
+        return
+    memset(w.gH, 0, m * d * sizeof(float))
+    train_target(net, w, w.H, m, sent[i], w.gH, alpha)
+    for j in range(m):
+        axpy(net.syn0 + <size_t>w.ctx[j] * d, 1.0, w.gH + j * d, d)
+
+
+cdef void cbow_window(const Net* net, Scratch* w, const int32_t* sent, int n, int i,
+                      int win, float alpha) noexcept nogil:
+    """CBOW: h = mean (or sum) of the context rows.
+
+    Each context row then receives gH (mean) or gH / m (sum): word2vec.c's and gensim's
+    convention, which does not divide the mean's gradient by the window size.
+    """
+    cdef int j, m = 0
+    cdef int d = net.d
+    cdef int lo = i - win if i - win > 0 else 0
+    cdef int hi = i + win + 1 if i + win + 1 < n else n
+    memset(w.H, 0, d * sizeof(float))
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        w.ctx[m] = sent[j]
+        axpy(w.H, 1.0, net.syn0 + <size_t>sent[j] * d, d)
+        m += 1
+    if m == 0:
+        return
+    if net.cbow_mean:
+        scale(w.H, 1.0 / m, d)
+    memset(w.gH, 0, d * sizeof(float))
+    train_target(net, w, w.H, 1, sent[i], w.gH, alpha)
+    if not net.cbow_mean:
+        scale(w.gH, 1.0 / m, d)
+    for j in range(m):
+        axpy(net.syn0 + <size_t>w.ctx[j] * d, 1.0, w.gH, d)
+
+
+cdef inline void train_window(const Net* net, Scratch* w, const int32_t* sent, int n, int i,
+                              int win, float alpha) noexcept nogil:
+    if net.sg:
+        if net.batch_window:
+            skipgram_window(net, w, sent, n, i, win, alpha)
+        else:
+            skipgram_pairs(net, w, sent, n, i, win, alpha)
+    else:
+        cbow_window(net, w, sent, n, i, win, alpha)
+
+
+cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, int n,
+                            double alpha0, double alpha1) noexcept nogil:
+    """Subsample, then train every kept position; alpha moves linearly alpha0 -> alpha1."""
+    cdef int i, k = 0, win
+    cdef int32_t word
+    cdef float alpha
+    for i in range(n):
+        word = words[i]
+        if (rng_next(&w.rng) >> 32) < net.keep_threshold[word]:
+            w.sent[k] = word
+            k += 1
+    for i in range(k):
+        alpha = <float>(alpha0 + (alpha1 - alpha0) * i / k)
+        win = net.window
+        if net.shrink_windows:
+            win = net.window - <int>rng_below(&w.rng, <uint32_t>net.window)
+        train_window(net, w, w.sent, k, i, win, alpha)
+    return k
+
+
+# ---------------------------------------------------------------------------------------
+# Python-facing engine
+# ---------------------------------------------------------------------------------------
+
+cdef inline float* _ptr_or_null(float[:, ::1] a) noexcept:
+    if a is None or a.shape[0] == 0:
+        return NULL
+    return &a[0, 0]
+
+
+cdef class Engine:
+    """Training state shared by all worker threads: pointers into the model's arrays.
+
+    The arrays are kept alive by this object and must not be reallocated while it exists.
+    """
+    cdef Net net
+    cdef object _keep_alive
+    cdef int32_t[::1] _stop
+
+    def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, float[:, ::1] syn1,
+                 float[:, ::1] syn1softmax, const uint64_t[::1] keep_threshold,
+                 const uint32_t[::1] alias_prob, const int32_t[::1] alias_index,
+                 const int64_t[::1] hs_offset, const uint8_t[::1] hs_code,
+                 const int32_t[::1] hs_point, *, int sg, int cbow_mean, int window,
+                 int shrink_windows, int negative, int hs, int softmax, int batch_window,
+                 int compute_loss):
+        cdef int32_t V = syn0.shape[0]
+        cdef int32_t d = syn0.shape[1]
+        if V < 1 or d < 1:
+            raise ValueError("empty model: train needs at least one word and one dimension")
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        if keep_threshold.shape[0] != V:
+            raise ValueError("keep_threshold must have one entry per word")
+        if negative > 0 and (syn1neg is None or syn1neg.shape[0] != V or syn1neg.shape[1] != d
+                             or alias_prob.shape[0] != V or alias_index.shape[0] != V):
+            raise ValueError("negative sampling needs syn1neg (V x d) and a noise table of V entries")
+        if hs and (syn1 is None or hs_offset.shape[0] != V + 1 or syn1.shape[1] != d
+                   or syn1.shape[0] < V - 1):
+            raise ValueError("hierarchical softmax needs syn1 ((V-1) x d) and Huffman paths")
+        if hs and V > 1:
+            if hs_code.shape[0] != hs_offset[V] or hs_point.shape[0] != hs_offset[V]:
+                raise ValueError("Huffman arrays disagree with their offsets")
+            if np.any(np.asarray(hs_point) >= syn1.shape[0]) or np.any(np.asarray(hs_point) < 0):
+                raise ValueError("Huffman points out of range")
+        if softmax and (syn1softmax is None or syn1softmax.shape[0] != V or syn1softmax.shape[1] != d):
+            raise ValueError("full softmax needs syn1softmax (V x d)")
+        if negative > 0:
+            ai = np.asarray(alias_index)
+            if np.any(ai < 0) or np.any(ai >= V):
+                raise ValueError("noise alias table out of range")
+        self._stop = np.zeros(16, dtype=np.int32)
+        self._keep_alive = (syn0, syn1neg, syn1, syn1softmax, keep_threshold, alias_prob,
+                            alias_index, hs_offset, hs_code, hs_point)
+        memset(&self.net, 0, sizeof(Net))
+        self.net.syn0 = &syn0[0, 0]
+        self.net.syn1neg = _ptr_or_null(syn1neg) if negative > 0 else NULL
+        self.net.syn1 = _ptr_or_null(syn1) if hs else NULL
+        self.net.syn1sm = _ptr_or_null(syn1softmax) if softmax else NULL
+        self.net.V = V
+        self.net.d = d
+        self.net.sg = sg
+        self.net.cbow_mean = cbow_mean
+        self.net.window = window
+        self.net.shrink_windows = shrink_windows
+        self.net.negative = negative
+        self.net.hs = hs if V > 1 else 0
+        self.net.softmax = softmax
+        self.net.batch_window = batch_window
+        self.net.compute_loss = compute_loss
+        self.net.keep_threshold = &keep_threshold[0]
+        if negative > 0:
+            self.net.alias_prob = &alias_prob[0]
+            self.net.alias_index = &alias_index[0]
+        if hs and V > 1:
+            self.net.hs_offset = &hs_offset[0]
+            self.net.hs_code = &hs_code[0] if hs_code.shape[0] else NULL
+            self.net.hs_point = &hs_point[0] if hs_point.shape[0] else NULL
+        self.net.stop_flag = &self._stop[0]
+
+    def request_stop(self) -> None:
+        """Ask running jobs to return at the next sentence boundary (thread-safe)."""
+        self._stop[0] = 1
+
+    def clear_stop(self) -> None:
+        self._stop[0] = 0
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop[0] != 0
+
+    def train_job(self, const int32_t[::1] words, const int64_t[::1] sentence_ends,
+                  double alpha0, double alpha1, uint64_t seed):
+        """Train one job: concatenated sentences of word indices.
+
+        ``sentence_ends[s]`` is the end offset of sentence s. Alpha moves linearly from
+        alpha0 to alpha1 over the job's words. Returns (kept_words, loss_sum, loss_terms).
+        """
+        cdef Scratch w
+        cdef int64_t n_sent = sentence_ends.shape[0]
+        cdef int64_t total = words.shape[0]
+        cdef int64_t s, start = 0, end, kept = 0
+        cdef int64_t max_len = 0
+        cdef double a0, a1
+        cdef int rc
+        for s in range(n_sent):
+            end = sentence_ends[s]
+            if end < start or end > total:
+                raise ValueError("sentence_ends must be non-decreasing and within the job")
+            if end - start > max_len:
+                max_len = end - start
+            start = end
+        if total and (np.min(words) < 0 or np.max(words) >= self.net.V):
+            raise ValueError("word index out of range")
+        if max_len > 2147483647:
+            raise ValueError("sentence too long")
+        memset(&w, 0, sizeof(Scratch))
+        with nogil:
+            rc = scratch_init(&w, &self.net, <int>max_len, seed)
+            if rc == 0:
+                start = 0
+                for s in range(n_sent):
+                    if self.net.stop_flag[0]:
+                        break
+                    end = sentence_ends[s]
+                    if end > start:
+                        a0 = alpha0 + (alpha1 - alpha0) * start / total
+                        a1 = alpha0 + (alpha1 - alpha0) * end / total
+                        kept += train_sentence(&self.net, &w, &words[start], <int>(end - start), a0, a1)
+                    start = end
+            scratch_free(&w)
+        if rc != 0:
+            raise MemoryError("could not allocate the worker's scratch buffers")
+        return kept, w.loss, w.loss_terms
+
+    def debug_train_window(self, const int32_t[::1] sentence, int position, int window,
+                           float alpha, uint64_t seed):
+        """Train exactly one window (no subsampling, fixed window) and return the noise
+        words drawn by the last negative-sampling call (for the kernel tests)."""
+        cdef Scratch w
+        cdef int n = sentence.shape[0]
+        if not 0 <= position < n:
+            raise IndexError("position out of range")
+        if not 1 <= window <= self.net.window:
+            raise ValueError("window must be in [1, engine window]")
+        memset(&w, 0, sizeof(Scratch))
+        if np.min(sentence) < 0 or np.max(sentence) >= self.net.V:
+            raise ValueError("word index out of range")
+        if scratch_init(&w, &self.net, n, seed) != 0:
+            scratch_free(&w)
+            raise MemoryError()
+        train_window(&self.net, &w, &sentence[0], n, position, window, alpha)
+        negs = [w.last_negatives[i] for i in range(w.n_last_negatives)]
+        loss = w.loss
+        scratch_free(&w)
+        return negs, loss
+
+    def draw_noise_samples(self, int64_t n, uint64_t seed):
+        """n draws from the noise table with the engine's sampler (for the statistics tests)."""
+        cdef uint64_t rng = seed
+        cdef int64_t i
+        if self.net.negative <= 0:
+            raise ValueError("engine has no negative sampling")
+        out = np.empty(n, dtype=np.int32)
+        cdef int32_t[::1] o = out
+        with nogil:
+            for i in range(n):
+                o[i] = draw_noise(&self.net, &rng)
+        return out
+
+    def subsample_counts(self, const int32_t[::1] words, int repeats, uint64_t seed):
+        """How often each position survives subsampling over ``repeats`` passes (tests)."""
+        cdef uint64_t rng = seed
+        cdef int r, i
+        out = np.zeros(words.shape[0], dtype=np.int64)
+        cdef int64_t[::1] o = out
+        with nogil:
+            for r in range(repeats):
+                for i in range(words.shape[0]):
+                    if (rng_next(&rng) >> 32) < self.net.keep_threshold[words[i]]:
+                        o[i] += 1
+        return out
+
+    def train_file_range(self, TokenIndex index, bytes path, int64_t start, int64_t end,
+                         double alpha0, double alpha1, uint64_t seed, int max_sentence,
+                         int64_t[::1] progress):
+        """Read bytes [start, end) of a plain-text corpus and train on it, without the GIL.
+
+        A token belongs to the range its first byte falls in; '\\n' ends a sentence and
+        sentences longer than max_sentence are split. Alpha moves alpha0 -> alpha1 by the
+        fraction of the range consumed. ``progress[0]`` receives raw words read so far and
+        ``progress[1]`` bytes consumed. Returns (raw_words, kept_words, loss, loss_terms).
+        """
+        cdef Scratch w
+        cdef FILE* f
+        cdef char* buf
+        cdef char* tok
+        cdef int32_t* pending
+        cdef size_t nread, b
+        cdef int64_t pos, raw = 0, kept = 0
+        cdef int tok_len = 0, overlong = 0, skipping = 0, npend = 0, done = 0, rc = 0
+        cdef unsigned char c
+        cdef int32_t idx
+        cdef double span = <double>(end - start) if end > start else 1.0
+        cdef double frac
+        cdef const char* cpath = path
+        buf = tok = NULL
+        pending = NULL
+        memset(&w, 0, sizeof(Scratch))
+        if max_sentence < 1:
+            raise ValueError("max_sentence must be >= 1")
+        if progress.shape[0] < 2:
+            raise ValueError("progress needs two slots")
+        with nogil:
+            f = fopen(cpath, "rb")
+            if f == NULL:
+                rc = -2
+            else:
+                buf = <char*>malloc(READ_BUFFER_BYTES)
+                tok = <char*>malloc(MAX_TOKEN_BYTES)
+                pending = <int32_t*>malloc((max_sentence + 1) * sizeof(int32_t))
+                if buf == NULL or tok == NULL or pending == NULL or \
+                        scratch_init(&w, &self.net, max_sentence, seed) != 0:
+                    rc = -1
+                else:
+                    pos = start
+                    if start > 0:
+                        # A token straddling `start` belongs to the previous range.
+                        fseek(f, start - 1, SEEK_SET)
+                        if fread(buf, 1, 1, f) == 1 and not is_space(<unsigned char>buf[0]):
+                            skipping = 1
+                    else:
+                        fseek(f, 0, SEEK_SET)
+                    while not done:
+                        nread = fread(buf, 1, READ_BUFFER_BYTES, f)
+                        if nread == 0:
+                            break
+                        for b in range(nread):
+                            c = <unsigned char>buf[b]
+                            if is_space(c):
+                                skipping = 0
+                                if tok_len > 0 or overlong:
+                                    raw += 1
+                                    idx = -1 if overlong else index.lookup(tok, tok_len)
+                                    tok_len = 0
+                                    overlong = 0
+                                    if idx >= 0:
+                                        pending[npend] = idx
+                                        npend += 1
+                                if npend > 0 and (c == 10 or npend >= max_sentence):
+                                    frac = (pos + <int64_t>b - start) / span
+                                    kept += train_sentence(&self.net, &w, pending, npend,
+                                                           alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1),
+                                                           alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1))
+                                    npend = 0
+                                    progress[0] = raw
+                                    progress[1] = pos + <int64_t>b - start
+                                    if self.net.stop_flag[0]:
+                                        done = 1
+                                        break
+                                if pos + <int64_t>b >= end:
+                                    done = 1
+                                    break
+                            elif not skipping:
+                                if tok_len == 0 and not overlong and pos + <int64_t>b >= end:
+                                    done = 1
+                                    break
+                                if tok_len < MAX_TOKEN_BYTES:
+                                    tok[tok_len] = <char>c
+                                    tok_len += 1
+                                else:
+                                    overlong = 1
+                                    tok_len = 0
+                        pos += <int64_t>nread
+                    if tok_len > 0 or overlong:
+                        raw += 1
+                        idx = -1 if overlong else index.lookup(tok, tok_len)
+                        if idx >= 0:
+                            pending[npend] = idx
+                            npend += 1
+                    if npend > 0 and not self.net.stop_flag[0]:
+                        kept += train_sentence(&self.net, &w, pending, npend, alpha1, alpha1)
+                    progress[0] = raw
+                    progress[1] = end - start
+                scratch_free(&w)
+                free(buf)
+                free(tok)
+                free(pending)
+                fclose(f)
+        if rc == -2:
+            raise OSError(f"cannot open corpus file {path!r}")
+        if rc == -1:
+            raise MemoryError("could not allocate the reader's buffers")
+        return raw, kept, w.loss, w.loss_terms
+
+
+cdef inline bint is_space(unsigned char c) noexcept nogil:
+    # ASCII whitespace, the same set as bytes.split(): space \t \n \v \f \r
+    return c == 32 or (c >= 9 and c <= 13)
+
+
+# ---------------------------------------------------------------------------------------
+# Token lookup without Python objects (corpus_file mode)
+# ---------------------------------------------------------------------------------------
+
+cdef inline uint64_t fnv1a(const char* s, int n) noexcept nogil:
+    cdef uint64_t h = <uint64_t>1469598103934665603ULL
+    cdef int i
+    for i in range(n):
+        h = (h ^ <unsigned char>s[i]) * <uint64_t>1099511628211ULL
+    return h
+
+
+cdef class TokenIndex:
+    """An open-addressing hash table from UTF-8 token bytes to word indices, usable
+    without the GIL."""
+    cdef bytes _blob
+    cdef const char* blob
+    cdef int64_t[::1] offsets
+    cdef int32_t[::1] slots
+    cdef uint64_t mask
+
+    def __init__(self, words):
+        encoded = [w.encode("utf-8", "surrogateescape") if isinstance(w, str) else bytes(w)
+                   for w in words]
+        n = len(encoded)
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        self._blob = b"".join(encoded)
+        self.blob = self._blob
+        self.offsets = offsets
+        size = 16
+        while size < 2 * n + 1:
+            size *= 2
+        self.mask = size - 1
+        self.slots = np.full(size, -1, dtype=np.int32)
+        cdef int32_t i
+        cdef uint64_t h
+        for i in range(n):
+            e = encoded[i]
+            if self.lookup(e, len(e)) >= 0:
+                continue  # duplicate key: keep the first index
+            h = fnv1a(e, len(e)) & self.mask
+            while self.slots[h] >= 0:
+                h = (h + 1) & self.mask
+            self.slots[h] = i
+
+    cdef int32_t lookup(self, const char* s, int n) noexcept nogil:
+        cdef uint64_t h = fnv1a(s, n) & self.mask
+        cdef int32_t i
+        while True:
+            i = self.slots[h]
+            if i < 0:
+                return -1
+            if self.offsets[i + 1] - self.offsets[i] == n and \
+                    memcmp(self.blob + self.offsets[i], s, n) == 0:
+                return i
+            h = (h + 1) & self.mask
+
+    def get(self, token) -> int:
+        """Index of a token (str or bytes), or -1."""
+        b = token.encode("utf-8", "surrogateescape") if isinstance(token, str) else bytes(token)
+        return self.lookup(b, len(b))
+
+
+# ---------------------------------------------------------------------------------------
+# Corpus encoding for the iterable path (holds the GIL, but no per-token Python frames)
+# ---------------------------------------------------------------------------------------
+
+def encode_sentences(list sentences, dict key_to_index):
+    """Map token lists to one int32 array of known-word indices plus sentence end offsets.
+
+    Returns (words, sentence_ends, raw_word_count). Unknown tokens are dropped.
+    Raises TypeError for a sentence that is a str/bytes rather than a list of tokens.
+    """
+    cdef int64_t total = 0, n = 0, s = 0
+    cdef PyObject* hit
+    for sent in sentences:
+        if isinstance(sent, (str, bytes)):
+            raise TypeError(
+                "each sentence must be a list of tokens (str), got a "
+                f"{type(sent).__name__}: {str(sent)[:40]!r}; split it first, e.g. text.split()")
+        total += len(sent)
+    words = np.empty(total, dtype=np.int32)
+    ends = np.empty(len(sentences), dtype=np.int64)
+    cdef int32_t[::1] w = words
+    cdef int64_t[::1] e = ends
+    for sent in sentences:
+        for tok in sent:
+            hit = PyDict_GetItem(key_to_index, tok)
+            if hit != NULL:
+                w[n] = <int32_t><object>hit
+                n += 1
+        e[s] = n
+        s += 1
+    return words[:n], ends, total
+
+
+# ---------------------------------------------------------------------------------------
+# Huffman tree
+# ---------------------------------------------------------------------------------------
+
+def build_huffman(const int64_t[::1] counts):
+    """Huffman codes for hierarchical softmax from word counts, in O(V log V).
+
+    Returns (offsets, codes, points): word w's path is [offsets[w], offsets[w+1]), listed
+    root first; points are inner-node indices in [0, V-2] (rows of syn1) and codes the
+    branch bits (1 = the heavier child). V = 1 gives an empty path.
+    """
+    cdef int64_t V = counts.shape[0]
+    cdef int64_t i, a, b, leaf, node, inner, total, k, nxt_leaf, nxt_inner, n_inner
+    if V < 1:
+        raise ValueError("Huffman tree needs at least one word")
+    if np.any(np.asarray(counts) < 0):
+        raise ValueError("counts must be non-negative")
+    order_np = np.argsort(np.asarray(counts), kind="stable").astype(np.int64)   # ascending
+    cdef int64_t[::1] order = order_np
+    # nodes 0..V-1 are leaves (word ids), V..2V-2 inner nodes in creation order
+    weight_np = np.zeros(2 * V, dtype=np.int64)
+    parent_np = np.full(2 * V, -1, dtype=np.int64)
+    bit_np = np.zeros(2 * V, dtype=np.uint8)
+    depth_np = np.zeros(2 * V, dtype=np.int64)
+    cdef int64_t[::1] weight = weight_np
+    cdef int64_t[::1] parent = parent_np
+    cdef uint8_t[::1] bit = bit_np
+    cdef int64_t[::1] depth = depth_np
+    cdef int64_t pick[2]
+    for i in range(V):
+        weight[i] = counts[i]
+    with nogil:
+        # Two-queue merge: leaves in ascending order, inner nodes created in ascending order.
+        nxt_leaf = 0
+        nxt_inner = V
+        for inner in range(V, 2 * V - 1):
+            for k in range(2):
+                if nxt_leaf < V and (nxt_inner >= inner or weight[order[nxt_leaf]] <= weight[nxt_inner]):
+                    pick[k] = order[nxt_leaf]
+                    nxt_leaf += 1
+                else:
+                    pick[k] = nxt_inner
+                    nxt_inner += 1
+            weight[inner] = weight[pick[0]] + weight[pick[1]]
+            parent[pick[0]] = inner
+            parent[pick[1]] = inner
+            bit[pick[1]] = 1
+        # depth, top-down: parents are created after their children
+        for node in range(2 * V - 3, -1, -1):
+            depth[node] = depth[parent[node]] + 1
+    lengths = depth_np[:V]
+    max_len = int(lengths.max()) if V > 1 else 0
+    if max_len > MAX_CODE_LEN:
+        raise ValueError(f"Huffman code of length {max_len} exceeds the engine's bound "
+                         f"{MAX_CODE_LEN}: the counts are too skewed (Fibonacci-like)")
+    offsets_np = np.zeros(V + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets_np[1:])
+    total = offsets_np[V]
+    codes_np = np.zeros(total, dtype=np.uint8)
+    points_np = np.zeros(total, dtype=np.int32)
+    cdef int64_t[::1] offsets = offsets_np
+    cdef uint8_t[::1] codes = codes_np
+    cdef int32_t[::1] points = points_np
+    with nogil:
+        for leaf in range(V):
+            k = offsets[leaf + 1] - 1   # fill from the leaf upwards, so root ends first
+            node = leaf
+            while parent[node] >= 0:
+                codes[k] = bit[node]
+                points[k] = <int32_t>(parent[node] - V)
+                node = parent[node]
+                k -= 1
+    return offsets_np, codes_np, points_np

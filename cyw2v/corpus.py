@@ -1,0 +1,120 @@
+"""Streaming corpus readers: plain, .gz and .bz2 text files."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import os
+from typing import IO, Iterator, List, Optional, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Default cap on the length of one yielded sentence; longer lines are split, never cut.
+MAX_SENTENCE_LENGTH = 10_000
+
+
+def open_binary(path: PathLike) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing by suffix (.gz, .bz2)."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"corpus file not found: {name}")
+    if name.endswith(".gz"):
+        return gzip.open(name, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(name, "rb")
+    return open(name, "rb")
+
+
+def _iter_lines(path: PathLike, chunk_bytes: int = 1 << 20) -> Iterator[str]:
+    """Lines of a file read in bounded chunks: a single 100 MB line never sits in memory
+    whole, it arrives in pieces cut at whitespace (a piece ends without a newline)."""
+    with open_binary(path) as fh:
+        tail = b""
+        while True:
+            chunk = fh.read(chunk_bytes)
+            if not chunk:
+                break
+            data = tail + chunk
+            lines = data.split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                yield line.decode("utf-8", "replace") + "\n"
+            if len(tail) > chunk_bytes:
+                # a very long line: emit what precedes its last space, keep the rest
+                cut = tail.rfind(b" ")
+                if cut > 0:
+                    yield tail[:cut].decode("utf-8", "replace")
+                    tail = tail[cut + 1:]
+        if tail:
+            yield tail.decode("utf-8", "replace") + "\n"
+
+
+class LineSentence:
+    """One sentence per line, tokens separated by whitespace.
+
+    Lines longer than ``max_sentence_length`` tokens are yielded as consecutive pieces.
+    Restartable: every iteration re-reads the file.
+
+    >>> import cyw2v, itertools
+    >>> first = next(iter(cyw2v.LineSentence(cyw2v.datasets.demo_corpus_path())))
+    >>> first[:3]
+    ['anarchism', 'is', 'a']
+    """
+
+    def __init__(self, source: PathLike, max_sentence_length: int = MAX_SENTENCE_LENGTH,
+                 limit: Optional[int] = None) -> None:
+        if isinstance(source, (list, tuple)):
+            raise TypeError("LineSentence takes a file path; pass a list of token lists directly as the corpus")
+        if max_sentence_length < 1:
+            raise ValueError("max_sentence_length must be >= 1")
+        self.source = os.fspath(source)
+        if not os.path.exists(self.source):
+            raise FileNotFoundError(f"corpus file not found: {self.source}")
+        self.max_sentence_length = max_sentence_length
+        self.limit = limit
+
+    def __iter__(self) -> Iterator[List[str]]:
+        pending: List[str] = []
+        lines = 0
+        for piece in _iter_lines(self.source):
+            ends_line = piece.endswith("\n")
+            pending.extend(piece.split())
+            while len(pending) >= self.max_sentence_length:
+                yield pending[:self.max_sentence_length]
+                pending = pending[self.max_sentence_length:]
+            if ends_line:
+                if pending:
+                    yield pending
+                pending = []
+                lines += 1
+                if self.limit is not None and lines >= self.limit:
+                    return
+        if pending:
+            yield pending
+
+    def __repr__(self) -> str:
+        return f"LineSentence({self.source!r})"
+
+
+class Text8Corpus(LineSentence):
+    """A one-line corpus such as text8, yielded in sentences of ``max_sentence_length``
+    words (newlines, if any, are treated as spaces)."""
+
+    def __iter__(self) -> Iterator[List[str]]:
+        pending: List[str] = []
+        for piece in _iter_lines(self.source):
+            pending.extend(piece.split())
+            while len(pending) >= self.max_sentence_length:
+                yield pending[:self.max_sentence_length]
+                pending = pending[self.max_sentence_length:]
+        if pending:
+            yield pending
+
+    def __repr__(self) -> str:
+        return f"Text8Corpus({self.source!r})"
+
+
+def read_text(path: PathLike) -> str:
+    """Whole decoded text of a (possibly compressed) file."""
+    with open_binary(path) as fh:
+        return io.TextIOWrapper(fh, encoding="utf-8", errors="replace").read()

@@ -1,0 +1,636 @@
+"""The Word2Vec model: parameters, vocabulary, weights and the multi-threaded trainer."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _core
+from .keyedvectors import KeyedVectors
+from .vocab import (Vocabulary, alias_table, check_corpus_iterable, huffman, keep_thresholds,
+                    noise_distribution, scan_corpus, scan_corpus_file)
+
+logger = logging.getLogger(__name__)
+
+Corpus = Iterable[Sequence[str]]
+
+
+class Callback:
+    """Base class for training callbacks; override the hooks you need."""
+
+    def on_train_begin(self, model: "Word2Vec") -> None:
+        pass
+
+    def on_epoch_begin(self, model: "Word2Vec") -> None:
+        pass
+
+    def on_epoch_end(self, model: "Word2Vec") -> None:
+        pass
+
+    def on_train_end(self, model: "Word2Vec") -> None:
+        pass
+
+
+#: Constructor parameters and their defaults (gensim's names and defaults, plus our own).
+PARAM_DEFAULTS: Dict[str, Any] = dict(
+    vector_size=100, alpha=0.025, window=5, min_count=5, max_vocab_size=None, sample=1e-3,
+    seed=1, workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5, ns_exponent=0.75, cbow_mean=1,
+    epochs=5, sorted_vocab=1, batch_words=10000, compute_loss=False, max_final_vocab=None,
+    shrink_windows=True, softmax=False, batch_window=True,
+)
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, low: float, strict: bool) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or (v <= low if strict else v < low):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {low}, got {value!r}")
+    return v
+
+
+def validate_params(p: Dict[str, Any]) -> Dict[str, Any]:
+    """Check every parameter; raise ValueError naming the first bad one."""
+    q = dict(p)
+    q["vector_size"] = _check_int("vector_size", p["vector_size"], 1)
+    q["window"] = _check_int("window", p["window"], 1)
+    q["min_count"] = _check_int("min_count", p["min_count"], 0)
+    q["negative"] = _check_int("negative", p["negative"], 0)
+    q["workers"] = _check_int("workers", p["workers"], 1)
+    q["epochs"] = _check_int("epochs", p["epochs"], 1)
+    q["batch_words"] = _check_int("batch_words", p["batch_words"], 1)
+    q["seed"] = _check_int("seed", p["seed"], 0)
+    for name in ("max_vocab_size", "max_final_vocab"):
+        if p[name] is not None:
+            q[name] = _check_int(name, p[name], 1)
+    q["alpha"] = _check_float("alpha", p["alpha"], 0.0, strict=True)
+    q["min_alpha"] = _check_float("min_alpha", p["min_alpha"], 0.0, strict=False)
+    q["sample"] = _check_float("sample", p["sample"], 0.0, strict=False)
+    q["ns_exponent"] = _check_float("ns_exponent", p["ns_exponent"], -math.inf, strict=True)
+    for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "compute_loss", "shrink_windows",
+                 "softmax", "batch_window"):
+        if p[name] not in (0, 1, True, False):
+            raise ValueError(f"{name} must be 0/1 (or a bool), got {p[name]!r}")
+        q[name] = int(p[name])
+    if q["min_alpha"] > q["alpha"]:
+        raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({q['alpha']})")
+    if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
+        raise ValueError("no objective: set negative > 0, hs=1 or softmax=True")
+    return q
+
+
+class Word2Vec:
+    """word2vec: skip-gram or CBOW with negative sampling, hierarchical softmax and/or the
+    exact full softmax, trained by nogil Cython kernels in ``workers`` threads.
+
+    Parameters follow gensim's names and defaults. Our additions:
+
+    * ``softmax``: also train the exact full softmax (O(V d) per target; small vocabularies).
+    * ``batch_window``: skip-gram trains all contexts of a centre word as one batch that
+      shares its negative samples (HogBatch, Ji et al. 2016). ``False`` gives word2vec.c's
+      per-pair updates with fresh negatives per pair.
+
+    >>> from cyw2v import Word2Vec
+    >>> corpus = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 50
+    >>> model = Word2Vec(corpus, vector_size=8, min_count=1, workers=1, epochs=2)
+    >>> model.wv["cat"].shape
+    (8,)
+    """
+
+    def __init__(self, sentences: Optional[Corpus] = None, corpus_file: Optional[str] = None,
+                 vector_size: int = 100, alpha: float = 0.025, window: int = 5, min_count: int = 5,
+                 max_vocab_size: Optional[int] = None, sample: float = 1e-3, seed: int = 1,
+                 workers: int = 3, min_alpha: float = 0.0001, sg: int = 0, hs: int = 0,
+                 negative: int = 5, ns_exponent: float = 0.75, cbow_mean: int = 1, epochs: int = 5,
+                 sorted_vocab: int = 1, batch_words: int = 10000, compute_loss: bool = False,
+                 callbacks: Sequence[Any] = (), max_final_vocab: Optional[int] = None,
+                 shrink_windows: bool = True, softmax: bool = False, batch_window: bool = True,
+                 progress: bool = False) -> None:
+        params = {k: v for k, v in locals().items() if k in PARAM_DEFAULTS}
+        self.__dict__.update(validate_params(params))
+        self.callbacks = tuple(callbacks)
+        self.progress = bool(progress)
+        self.wv = KeyedVectors([], np.zeros((0, self.vector_size), dtype=np.float32))
+        self.syn1neg = np.zeros((0, self.vector_size), dtype=np.float32)
+        self.syn1 = np.zeros((0, self.vector_size), dtype=np.float32)
+        self.syn1softmax = np.zeros((0, self.vector_size), dtype=np.float32)
+        self.corpus_count = 0
+        self.corpus_total_words = 0
+        self.epochs_trained = 0
+        self.train_calls = 0
+        self.loss_history: List[float] = []
+        self.running_training_loss = 0.0
+        self.total_train_time = 0.0
+        self.vocab_pruned = False
+        self._tables: Dict[str, np.ndarray] = {}
+        if sentences is not None and corpus_file is not None:
+            raise ValueError("give either sentences or corpus_file, not both")
+        if sentences is not None or corpus_file is not None:
+            if sentences is not None:
+                check_corpus_iterable(sentences, "sentences")
+            self.build_vocab(sentences, corpus_file=corpus_file)
+            self.train(sentences, corpus_file=corpus_file, total_examples=self.corpus_count,
+                       total_words=self.corpus_total_words, epochs=self.epochs)
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> Dict[str, Any]:
+        """Constructor parameters (JSON-serialisable)."""
+        return {k: getattr(self, k) for k in PARAM_DEFAULTS}
+
+    def __repr__(self) -> str:
+        arch = "skip-gram" if self.sg else "CBOW"
+        return (f"Word2Vec({arch}, vocab={len(self.wv)}, vector_size={self.vector_size}, "
+                f"window={self.window}, negative={self.negative}, hs={self.hs}, "
+                f"softmax={bool(self.softmax)}, epochs_trained={self.epochs_trained})")
+
+    # ------------------------------------------------------------------ vocabulary
+    def build_vocab(self, corpus_iterable: Optional[Corpus] = None, corpus_file: Optional[str] = None,
+                    update: bool = False, progress_per: int = 10_000_000) -> "Word2Vec":
+        """Count the corpus in one streaming pass and prepare weights and tables."""
+        if (corpus_iterable is None) == (corpus_file is None):
+            raise ValueError("give exactly one of corpus_iterable or corpus_file")
+        if corpus_file is not None:
+            scan = scan_corpus_file(_check_corpus_file(corpus_file), self.max_vocab_size)
+        else:
+            check_corpus_iterable(corpus_iterable)
+            scan = scan_corpus(corpus_iterable, self.max_vocab_size, progress_per)
+        if scan.total_words == 0:
+            raise ValueError("the corpus is empty: it contains no tokens")
+        self.vocab_pruned = self.vocab_pruned or scan.pruned
+        self.corpus_count = scan.total_sentences
+        self.corpus_total_words = scan.total_words
+        return self._set_vocab(scan.counts, update)
+
+    def build_vocab_from_freq(self, word_freq: Dict[str, int], corpus_count: Optional[int] = None,
+                              update: bool = False) -> "Word2Vec":
+        """Build the vocabulary from a {word: count} mapping instead of a corpus."""
+        if not isinstance(word_freq, dict):
+            raise TypeError("word_freq must be a dict of word -> count")
+        for w, c in word_freq.items():
+            if not isinstance(w, str):
+                raise TypeError(f"word_freq keys must be str, got {w!r}")
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
+                raise ValueError(f"count of {w!r} must be a non-negative integer, got {c!r}")
+        if not word_freq:
+            raise ValueError("word_freq is empty")
+        self.corpus_total_words = int(sum(word_freq.values()))
+        self.corpus_count = corpus_count if corpus_count is not None else 0
+        return self._set_vocab(word_freq, update)
+
+    def _set_vocab(self, raw_counts: Dict[str, int], update: bool) -> "Word2Vec":
+        vocab = Vocabulary.from_counts(raw_counts, self.min_count, self.max_final_vocab,
+                                       bool(self.sorted_vocab))
+        if update:
+            if len(self.wv) == 0:
+                raise RuntimeError("build_vocab(update=True) needs an existing vocabulary; "
+                                   "call build_vocab first")
+            return self._update_vocab(raw_counts)
+        if len(vocab) == 0:
+            top = max(raw_counts.values()) if raw_counts else 0
+            raise ValueError(f"min_count={self.min_count} removed all {len(raw_counts)} word types "
+                             f"(the most frequent occurs {top} times); lower min_count")
+        logger.info("vocabulary: %d words kept of %d (min_count=%d), %d corpus words",
+                    len(vocab), len(raw_counts), self.min_count, self.corpus_total_words)
+        V, d = len(vocab), self.vector_size
+        vectors = _init_vectors(np.random.default_rng(self.seed), V, d)
+        self.wv = KeyedVectors(vocab.index_to_key, vectors, vocab.counts)
+        self.syn1neg = np.zeros((V if self.negative else 0, d), dtype=np.float32)
+        self.syn1 = np.zeros((max(V - 1, 0) if self.hs else 0, d), dtype=np.float32)
+        self.syn1softmax = np.zeros((V if self.softmax else 0, d), dtype=np.float32)
+        self._prepare_tables()
+        return self
+
+    def _update_vocab(self, raw_counts: Dict[str, int]) -> "Word2Vec":
+        """Add new words (count >= min_count) and add the new counts to known words."""
+        wv = self.wv
+        counts = wv.counts.copy()
+        new_words: List[str] = []
+        new_counts: List[int] = []
+        for word, c in raw_counts.items():
+            idx = wv.key_to_index.get(word)
+            if idx is not None:
+                counts[idx] += c
+            elif c >= self.min_count:
+                new_words.append(word)
+                new_counts.append(c)
+        if new_words and self.sorted_vocab:
+            order = np.argsort(-np.asarray(new_counts), kind="stable")
+            new_words = [new_words[i] for i in order]
+            new_counts = [new_counts[i] for i in order]
+        V_old, d = len(wv), self.vector_size
+        n_new = len(new_words)
+        logger.info("vocabulary update: %d new words, %d known words recounted", n_new, V_old)
+        rng = np.random.default_rng([self.seed, V_old, self.train_calls])
+        vectors = np.vstack([wv.vectors, _init_vectors(rng, n_new, d)])
+        all_counts = np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)])
+        self.wv = KeyedVectors(wv.index_to_key + new_words, vectors, all_counts)
+        V = V_old + n_new
+        if self.negative:
+            self.syn1neg = np.vstack([self.syn1neg, np.zeros((n_new, d), np.float32)])
+        if self.hs:
+            # The Huffman tree is rebuilt from the new counts; inner-node rows keep their values.
+            self.syn1 = np.vstack([self.syn1, np.zeros((max(V - 1, 0) - self.syn1.shape[0], d), np.float32)])
+        if self.softmax:
+            self.syn1softmax = np.vstack([self.syn1softmax, np.zeros((n_new, d), np.float32)])
+        self._prepare_tables()
+        return self
+
+    def _prepare_tables(self) -> None:
+        counts = self.wv.counts
+        tables: Dict[str, np.ndarray] = {"keep": keep_thresholds(counts, self.sample)}
+        empty_u32 = np.zeros(0, np.uint32)
+        empty_i32 = np.zeros(0, np.int32)
+        if self.negative:
+            probs = noise_distribution(np.maximum(counts, 0), self.ns_exponent) if counts.sum() > 0 \
+                else np.full(len(counts), 1.0 / len(counts))
+            tables["alias_prob"], tables["alias_index"] = alias_table(probs)
+        else:
+            tables["alias_prob"], tables["alias_index"] = empty_u32, empty_i32
+        if self.hs:
+            tables["hs_offset"], tables["hs_code"], tables["hs_point"] = huffman(counts)
+        else:
+            tables["hs_offset"] = np.zeros(len(counts) + 1, np.int64)
+            tables["hs_code"], tables["hs_point"] = np.zeros(0, np.uint8), empty_i32
+        self._tables = tables
+
+    # ------------------------------------------------------------------ engine
+    def _engine(self, compute_loss: bool) -> "_core.Engine":
+        if len(self.wv) == 0:
+            raise RuntimeError("the model has no vocabulary: call build_vocab first")
+        t = self._tables
+        for name in ("syn1neg", "syn1", "syn1softmax"):
+            arr = getattr(self, name)
+            if not (arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.writeable):
+                setattr(self, name, np.ascontiguousarray(arr, dtype=np.float32).copy())
+        vec = self.wv.vectors
+        if not (vec.dtype == np.float32 and vec.flags.c_contiguous and vec.flags.writeable):
+            self.wv.vectors = np.array(vec, dtype=np.float32, order="C")
+        return _core.Engine(self.wv.vectors, self.syn1neg, self.syn1, self.syn1softmax,
+                            t["keep"], t["alias_prob"], t["alias_index"], t["hs_offset"],
+                            t["hs_code"], t["hs_point"], sg=self.sg, cbow_mean=self.cbow_mean,
+                            window=self.window, shrink_windows=self.shrink_windows,
+                            negative=self.negative, hs=self.hs, softmax=self.softmax,
+                            batch_window=self.batch_window, compute_loss=int(compute_loss))
+
+    # ------------------------------------------------------------------ training
+    def fit(self, corpus: Optional[Corpus] = None, corpus_file: Optional[str] = None) -> "Word2Vec":
+        """Build the vocabulary and train for ``epochs`` epochs; returns self."""
+        self.build_vocab(corpus, corpus_file=corpus_file)
+        self.train(corpus, corpus_file=corpus_file, total_examples=self.corpus_count,
+                   total_words=self.corpus_total_words, epochs=self.epochs)
+        return self
+
+    def train(self, corpus_iterable: Optional[Corpus] = None, corpus_file: Optional[str] = None,
+              total_examples: Optional[int] = None, total_words: Optional[int] = None,
+              epochs: Optional[int] = None, start_alpha: Optional[float] = None,
+              end_alpha: Optional[float] = None, compute_loss: Optional[bool] = None,
+              callbacks: Optional[Sequence[Any]] = None, progress: Optional[bool] = None,
+              report_delay: float = 1.0) -> Tuple[int, int]:
+        """Train on a corpus; the learning rate decays linearly from ``start_alpha`` (alpha)
+        to ``end_alpha`` (min_alpha) across all epochs of this call.
+
+        ``total_examples`` (sentences) or ``total_words`` sizes the schedule; by default the
+        counts from ``build_vocab``. Returns (words kept after subsampling, raw words).
+        """
+        if (corpus_iterable is None) == (corpus_file is None):
+            raise ValueError("give exactly one of corpus_iterable or corpus_file")
+        if corpus_iterable is not None:
+            check_corpus_iterable(corpus_iterable)
+        else:
+            corpus_file = _check_corpus_file(corpus_file)
+        epochs = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
+        start_alpha = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, True)
+        end_alpha = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0, False)
+        compute_loss = bool(self.compute_loss if compute_loss is None else compute_loss)
+        callbacks = tuple(self.callbacks if callbacks is None else callbacks)
+        show_progress = self.progress if progress is None else bool(progress)
+        if total_words is None and total_examples is None:
+            total_words = self.corpus_total_words
+            total_examples = self.corpus_count
+        if corpus_iterable is not None and not total_words and not total_examples:
+            raise ValueError("train needs total_examples or total_words to schedule the learning rate")
+        engine = self._engine(compute_loss)
+        schedule = _Schedule(start_alpha, end_alpha, epochs)
+        self.train_calls += 1
+        self.loss_history = [] if compute_loss else self.loss_history
+        bar = _make_progress_bar(show_progress, epochs * (total_words or self.corpus_total_words or 0))
+        for cb in callbacks:
+            _call(cb, "on_train_begin", self)
+        kept_total = raw_total = 0
+        t_start = time.perf_counter()
+        try:
+            for epoch in range(epochs):
+                for cb in callbacks:
+                    _call(cb, "on_epoch_begin", self)
+                t0 = time.perf_counter()
+                if corpus_file is not None:
+                    stats = self._train_epoch_file(engine, corpus_file, epoch, schedule, report_delay, bar)
+                else:
+                    stats = self._train_epoch_iterable(engine, corpus_iterable, epoch, schedule,
+                                                       total_examples, total_words, report_delay, bar)
+                raw, kept, loss, terms = stats
+                elapsed = time.perf_counter() - t0
+                kept_total += kept
+                raw_total += raw
+                self.epochs_trained += 1
+                if compute_loss:
+                    self.running_training_loss = loss
+                    self.loss_history.append(loss)
+                logger.info("epoch %d/%d: %d raw words (%d kept) in %.1fs, %.0f words/s%s",
+                            epoch + 1, epochs, raw, kept, elapsed, raw / max(elapsed, 1e-9),
+                            f", loss {loss:.6g} ({loss / max(terms, 1):.4f}/term)" if compute_loss else "")
+                for cb in callbacks:
+                    _call(cb, "on_epoch_end", self)
+        finally:
+            if bar is not None:
+                bar.close()
+            self.wv.vectors_changed()
+        self.total_train_time += time.perf_counter() - t_start
+        for cb in callbacks:
+            _call(cb, "on_train_end", self)
+        return kept_total, raw_total
+
+    def get_latest_training_loss(self) -> float:
+        """Summed loss of the latest epoch (float64; needs compute_loss=True)."""
+        return float(self.running_training_loss)
+
+    # ---------------------------------------------------------------- epoch drivers
+    def _job_seed(self, epoch: int, job: int) -> int:
+        return _core.mix_seed(_core.mix_seed(self.seed, self.train_calls * 1_000_003 + self.epochs_trained),
+                              job)
+
+    def _jobs(self, corpus: Corpus, epoch: int, schedule: "_Schedule", total_examples: Optional[int],
+              total_words: Optional[int]) -> Iterator[tuple]:
+        """Batches of about ``batch_words`` raw words; long sentences are split, never cut."""
+        key_to_index = self.wv.key_to_index
+        cap = self.batch_words
+        batch: List[Sequence[str]] = []
+        batch_raw = 0
+        words_done = sentences_done = 0
+        job_no = 0
+
+        def progress(words: int, sentences: int) -> float:
+            if total_words:
+                return min(words / total_words, 1.0)
+            return min(sentences / total_examples, 1.0)
+
+        def flush():
+            nonlocal batch, batch_raw, words_done, sentences_done, job_no
+            words, ends, raw = _core.encode_sentences(batch, key_to_index)
+            p0 = progress(words_done, sentences_done)
+            words_done += raw
+            sentences_done += sum(1 for _ in batch)
+            p1 = progress(words_done, sentences_done)
+            job = (words, ends, raw, schedule.alpha(epoch, p0), schedule.alpha(epoch, p1),
+                   self._job_seed(epoch, job_no))
+            job_no += 1
+            batch, batch_raw = [], 0
+            return job
+
+        for sentence in corpus:
+            if isinstance(sentence, (str, bytes)) or not hasattr(sentence, "__len__"):
+                if isinstance(sentence, (str, bytes)):
+                    _core.encode_sentences([sentence], key_to_index)  # raises the TypeError
+                sentence = list(sentence)
+            n = len(sentence)
+            start = 0
+            while n - start > cap - batch_raw:
+                take = cap - batch_raw
+                batch.append(sentence[start:start + take] if (start or take < n) else sentence)
+                batch_raw += take
+                start += take
+                yield flush()
+            if n - start > 0:
+                batch.append(sentence[start:] if start else sentence)
+                batch_raw += n - start
+            if batch_raw >= cap:
+                yield flush()
+        if batch:
+            yield flush()
+
+    def _train_epoch_iterable(self, engine, corpus, epoch, schedule, total_examples, total_words,
+                              report_delay, bar):
+        job_q: "queue.Queue" = queue.Queue(maxsize=2 * self.workers)
+        done_q: "queue.Queue" = queue.Queue()
+
+        def worker():
+            while True:
+                job = job_q.get()
+                if job is None:
+                    break
+                words, ends, raw, a0, a1, seed = job
+                try:
+                    kept, loss, terms = engine.train_job(words, ends, a0, a1, seed)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                    engine.request_stop()
+                    done_q.put(("error", exc))
+                    continue
+                done_q.put(("job", raw, kept, loss, terms))
+            done_q.put(("exit",))
+
+        def producer():
+            try:
+                for job in self._jobs(corpus, epoch, schedule, total_examples, total_words):
+                    if engine.stopped:
+                        break
+                    job_q.put(job)
+            except BaseException as exc:  # noqa: BLE001
+                engine.request_stop()
+                done_q.put(("error", exc))
+            finally:
+                for _ in range(self.workers):
+                    job_q.put(None)
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
+        threads.append(threading.Thread(target=producer, daemon=True))
+        return self._supervise(engine, threads, done_q, None, epoch, report_delay, bar)
+
+    def _train_epoch_file(self, engine, path, epoch, schedule, report_delay, bar):
+        size = os.path.getsize(path)
+        n = self.workers
+        bounds = [size * i // n for i in range(n + 1)]
+        progress = np.zeros((n, 8), dtype=np.int64)  # one cache line per worker
+        a0, a1 = schedule.alpha(epoch, 0.0), schedule.alpha(epoch, 1.0)
+        done_q: "queue.Queue" = queue.Queue()
+        index = self._token_index()
+        encoded_path = os.fsencode(path)
+
+        def worker(i: int):
+            try:
+                raw, kept, loss, terms = engine.train_file_range(
+                    index, encoded_path, bounds[i], bounds[i + 1], a0, a1,
+                    self._job_seed(epoch, i), self.batch_words, progress[i])
+                done_q.put(("job", raw, kept, loss, terms))
+            except BaseException as exc:  # noqa: BLE001
+                engine.request_stop()
+                done_q.put(("error", exc))
+            done_q.put(("exit",))
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
+        return self._supervise(engine, threads, done_q, progress, epoch, report_delay, bar)
+
+    def _token_index(self):
+        cached = getattr(self, "_token_index_cache", None)
+        if cached is None or cached[0] != len(self.wv):
+            cached = (len(self.wv), _core.TokenIndex(self.wv.index_to_key))
+            self._token_index_cache = cached
+        return cached[1]
+
+    def _supervise(self, engine, threads, done_q, file_progress, epoch, report_delay, bar):
+        """Run worker threads, gather their results, log progress; re-raise their errors."""
+        n_exit_expected = self.workers
+        raw = kept = terms = 0
+        loss = 0.0
+        errors: List[BaseException] = []
+        exits = 0
+        engine.clear_stop()
+        t0 = last = time.perf_counter()
+        shown = 0
+        for t in threads:
+            t.start()
+        try:
+            while exits < n_exit_expected:
+                try:
+                    msg = done_q.get(timeout=report_delay)
+                except queue.Empty:
+                    msg = None
+                if msg is not None:
+                    if msg[0] == "job":
+                        raw += msg[1]
+                        kept += msg[2]
+                        loss += msg[3]
+                        terms += msg[4]
+                    elif msg[0] == "error":
+                        errors.append(msg[1])
+                    else:
+                        exits += 1
+                now = time.perf_counter()
+                seen = raw if file_progress is None else int(file_progress[:, 0].sum())
+                if bar is not None and seen > shown:
+                    bar.update(seen - shown)
+                    shown = seen
+                if now - last >= report_delay and exits < n_exit_expected:
+                    last = now
+                    rate = seen / max(now - t0, 1e-9)
+                    total = self.corpus_total_words or 0
+                    eta = (total - seen) / rate if rate > 0 and total > seen else 0.0
+                    logger.info("epoch %d: %d words, %.0f words/s, eta %.0fs",
+                                epoch + 1, seen, rate, eta)
+        except BaseException:
+            engine.request_stop()
+            for t in threads:
+                t.join()
+            raise
+        for t in threads:
+            t.join()
+        if bar is not None and raw > shown:
+            bar.update(raw - shown)
+        if errors:
+            raise errors[0]
+        return raw, kept, loss, terms
+
+    # ---------------------------------------------------------------- persistence
+    def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        """(JSON-serialisable metadata, arrays) describing everything needed to resume."""
+        meta = {
+            "params": self.get_params(),
+            "index_to_key": list(self.wv.index_to_key),
+            "corpus_count": int(self.corpus_count),
+            "corpus_total_words": int(self.corpus_total_words),
+            "epochs_trained": int(self.epochs_trained),
+            "train_calls": int(self.train_calls),
+            "loss_history": [float(x) for x in self.loss_history],
+            "running_training_loss": float(self.running_training_loss),
+            "total_train_time": float(self.total_train_time),
+            "vocab_pruned": bool(self.vocab_pruned),
+        }
+        counts = self.wv.counts if self.wv.counts is not None else np.zeros(len(self.wv), np.int64)
+        arrays = {"vectors": self.wv.vectors, "counts": counts, "syn1neg": self.syn1neg,
+                  "syn1": self.syn1, "syn1softmax": self.syn1softmax}
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "Word2Vec":
+        params = dict(PARAM_DEFAULTS)
+        params.update({k: v for k, v in meta["params"].items() if k in PARAM_DEFAULTS})
+        model = cls(**params)
+        words = list(meta["index_to_key"])
+        vectors = arrays["vectors"]
+        V, d = len(words), model.vector_size
+        if vectors.shape != (V, d):
+            raise ValueError(f"vectors have shape {vectors.shape}, expected {(V, d)}")
+        expected = {"syn1neg": (V if model.negative else 0, d), "syn1": (max(V - 1, 0) if model.hs else 0, d),
+                    "syn1softmax": (V if model.softmax else 0, d), "counts": (V,)}
+        for name, shape in expected.items():
+            if tuple(arrays[name].shape) != shape:
+                raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
+        model.wv = KeyedVectors(words, vectors, np.asarray(arrays["counts"], dtype=np.int64))
+        model.syn1neg, model.syn1, model.syn1softmax = arrays["syn1neg"], arrays["syn1"], arrays["syn1softmax"]
+        for key in ("corpus_count", "corpus_total_words", "epochs_trained", "train_calls",
+                    "running_training_loss", "total_train_time", "vocab_pruned"):
+            if key in meta:
+                setattr(model, key, meta[key])
+        model.loss_history = list(meta.get("loss_history", []))
+        if V:
+            model._prepare_tables()
+        return model
+
+
+class _Schedule:
+    """Linear learning-rate decay across all epochs of one train() call."""
+
+    def __init__(self, start: float, end: float, epochs: int) -> None:
+        self.start, self.end, self.epochs = start, end, epochs
+
+    def alpha(self, epoch: int, fraction: float) -> float:
+        progress = (epoch + fraction) / self.epochs
+        return max(self.end, self.start - (self.start - self.end) * progress)
+
+
+def _init_vectors(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """word2vec.c's initialisation: uniform in [-0.5/d, 0.5/d)."""
+    return ((rng.random((n, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+
+
+def _check_corpus_file(path: Any) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"corpus_file must be a path, got {type(path).__name__}")
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"corpus_file not found: {path}")
+    if path.endswith((".gz", ".bz2")):
+        raise ValueError(f"corpus_file must be uncompressed text (worker threads seek into it): {path}; "
+                         "decompress it, or pass LineSentence(path) as the corpus")
+    return path
+
+
+def _call(callback: Any, hook: str, model: Word2Vec) -> None:
+    fn = getattr(callback, hook, None)
+    if fn is not None:
+        fn(model)
+
+
+def _make_progress_bar(enabled: bool, total: int):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        logger.warning("progress=True needs tqdm (pip install tqdm); logging progress instead")
+        return None
+    return tqdm(total=total or None, unit="word", unit_scale=True, smoothing=0.1)

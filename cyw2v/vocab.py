@@ -1,0 +1,235 @@
+"""Vocabulary: counting, pruning, subsampling thresholds, the noise distribution and the
+Huffman tree."""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from . import _core
+
+logger = logging.getLogger(__name__)
+
+#: 2**32: a keep threshold of this value keeps a word with probability exactly 1.
+KEEP_ALWAYS = 1 << 32
+
+
+def check_corpus_iterable(corpus: object, name: str = "corpus_iterable") -> None:
+    """Reject a str/bytes or a one-shot iterator given where a restartable corpus is needed."""
+    if isinstance(corpus, (str, bytes)):
+        raise TypeError(
+            f"{name} must be an iterable of token lists, not a {type(corpus).__name__}; "
+            "for a file use LineSentence(path) or corpus_file=path")
+    try:
+        it = iter(corpus)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{name} must be an iterable of token lists, got {type(corpus).__name__}") from None
+    if it is corpus:
+        raise TypeError(
+            f"{name} is a one-shot iterator (e.g. a generator); training reads the corpus once "
+            "per epoch, so pass a restartable iterable such as a list or LineSentence")
+
+
+def check_sentence(sentence: object) -> None:
+    if isinstance(sentence, (str, bytes)):
+        raise TypeError(
+            "each sentence must be a list of tokens (str), got a "
+            f"{type(sentence).__name__}: {str(sentence)[:40]!r}; split it first, e.g. text.split()")
+
+
+@dataclass
+class CorpusScan:
+    """Raw counts from one pass over a corpus."""
+    counts: dict
+    total_words: int
+    total_sentences: int
+    pruned: bool = False
+    min_reduce: int = 1
+
+
+def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] = None,
+                progress_per: int = 10_000_000) -> CorpusScan:
+    """Count tokens in one streaming pass.
+
+    With ``max_vocab_size``, whenever more than that many distinct words are held, every
+    word seen at most ``min_reduce`` times is dropped and ``min_reduce`` grows by one
+    (word2vec.c's ReduceVocab): memory stays bounded but counts become approximate.
+    """
+    counts: Counter = Counter()
+    total_words = 0
+    total_sentences = 0
+    min_reduce = 1
+    pruned = False
+    next_report = progress_per
+    for sentence in corpus:
+        check_sentence(sentence)
+        counts.update(sentence)
+        total_words += len(sentence)
+        total_sentences += 1
+        if max_vocab_size is not None and len(counts) > max_vocab_size:
+            before = len(counts)
+            for word in [w for w, c in counts.items() if c <= min_reduce]:
+                del counts[word]
+            if not pruned:
+                logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
+                               "word counts are now approximate", max_vocab_size)
+            pruned = True
+            logger.info("pruned %d words seen <= %d times", before - len(counts), min_reduce)
+            min_reduce += 1
+        if total_words >= next_report:
+            logger.info("vocabulary scan: %d words, %d sentences, %d word types",
+                        total_words, total_sentences, len(counts))
+            next_report += progress_per
+    return CorpusScan(dict(counts), total_words, total_sentences, pruned, min_reduce)
+
+
+def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
+                     chunk_bytes: int = 1 << 22) -> CorpusScan:
+    """Count tokens of a plain-text file with the same tokenisation as the engine's reader
+    (ASCII whitespace, '\\n' ends a sentence). Keys are decoded with surrogateescape, so
+    they map back to the exact bytes."""
+    counts: Counter = Counter()
+    total_words = 0
+    total_lines = 0
+    min_reduce = 1
+    pruned = False
+    tail = b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(chunk_bytes)
+            if not chunk:
+                break
+            data = tail + chunk
+            # cut after the last whitespace byte so no token straddles two chunks
+            cut = max(data.rfind(b" "), data.rfind(b"\n"), data.rfind(b"\t"), data.rfind(b"\r"))
+            if cut < 0:
+                tail = data
+                continue
+            tail = data[cut + 1:]
+            body = data[:cut + 1]
+            tokens = body.split()
+            counts.update(tokens)
+            total_words += len(tokens)
+            total_lines += body.count(b"\n")
+            if max_vocab_size is not None and len(counts) > max_vocab_size:
+                for word in [w for w, c in counts.items() if c <= min_reduce]:
+                    del counts[word]
+                if not pruned:
+                    logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
+                                   "word counts are now approximate", max_vocab_size)
+                pruned = True
+                min_reduce += 1
+    if tail:
+        tokens = tail.split()
+        counts.update(tokens)
+        total_words += len(tokens)
+        total_lines += 1
+    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in counts.items()}
+    return CorpusScan(decoded, total_words, max(total_lines, 1 if total_words else 0), pruned, min_reduce)
+
+
+@dataclass
+class Vocabulary:
+    """The retained words, their counts and the tables the engine needs."""
+    index_to_key: list = field(default_factory=list)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def from_counts(cls, raw_counts: Mapping[str, int], min_count: int = 5,
+                    max_final_vocab: Optional[int] = None, sorted_vocab: bool = True) -> "Vocabulary":
+        """Keep words with count >= min_count (raised, if needed, so that at most
+        ``max_final_vocab`` words remain; words tied at the cut are dropped together).
+        ``sorted_vocab`` orders by descending count, ties in first-seen order."""
+        words = list(raw_counts.keys())
+        counts = np.fromiter((raw_counts[w] for w in words), dtype=np.int64, count=len(words))
+        effective_min = min_count
+        if max_final_vocab is not None and len(words) > max_final_vocab:
+            ranked = np.sort(counts)[::-1]
+            # the first excluded word's count + 1 keeps exactly the words above the cut
+            effective_min = max(min_count, int(ranked[max_final_vocab]) + 1)
+            if effective_min > min_count:
+                logger.info("max_final_vocab=%d raised min_count from %d to %d",
+                            max_final_vocab, min_count, effective_min)
+        keep = np.flatnonzero(counts >= effective_min)
+        if sorted_vocab:
+            keep = keep[np.argsort(-counts[keep], kind="stable")]
+        return cls([words[i] for i in keep], counts[keep].copy())
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def key_to_index(self) -> dict:
+        return {w: i for i, w in enumerate(self.index_to_key)}
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec.c's subsampling keep probability, capped at 1:
+    p(w) = (sqrt(f / (s T)) + 1) * (s T) / f, with f the word's count and T the total."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0 or counts.size == 0:
+        return np.ones(counts.shape, dtype=np.float64)
+    threshold = sample * counts.sum()
+    with np.errstate(divide="ignore"):
+        p = (np.sqrt(counts / threshold) + 1.0) * threshold / counts
+    p[~np.isfinite(p)] = 1.0
+    return np.minimum(p, 1.0)
+
+
+def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Keep probabilities as integer thresholds for a 32-bit uniform draw (uint64, <= 2**32)."""
+    p = keep_probabilities(counts, sample)
+    return np.minimum(np.round(p * KEEP_ALWAYS), KEEP_ALWAYS).astype(np.uint64)
+
+
+def noise_distribution(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
+    """P_noise(w) proportional to count(w) ** ns_exponent (float64, sums to 1)."""
+    weights = np.asarray(counts, dtype=np.float64) ** ns_exponent
+    total = weights.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError("noise distribution is degenerate: all words have zero weight")
+    return weights / total
+
+
+def alias_table(probabilities: np.ndarray) -> tuple:
+    """Vose's alias method: (prob as uint32 thresholds out of 2**32, alias indices int32).
+
+    Drawing: column i uniform, then keep i if a 32-bit uniform < prob[i], else alias[i].
+    Full columns have alias[i] = i, so the 2**32 - 1 cap changes nothing.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    n = p.size
+    scaled = p * n
+    prob = np.ones(n, dtype=np.float64)
+    alias = np.arange(n, dtype=np.int32)
+    small = [i for i in np.flatnonzero(scaled < 1.0)]
+    large = [i for i in np.flatnonzero(scaled >= 1.0)]
+    scaled = scaled.tolist()
+    while small and large:
+        s = small.pop()
+        g = large.pop()
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        (small if scaled[g] < 1.0 else large).append(g)
+    # leftovers are 1 up to rounding
+    thresholds = np.minimum(np.round(prob * KEEP_ALWAYS), KEEP_ALWAYS - 1).astype(np.uint32)
+    full = prob >= 1.0
+    alias[full] = np.flatnonzero(full)
+    return thresholds, alias
+
+
+def alias_distribution(thresholds: np.ndarray, alias: np.ndarray) -> np.ndarray:
+    """The exact distribution an alias table draws from (for tests)."""
+    n = thresholds.size
+    keep = thresholds.astype(np.float64) / KEEP_ALWAYS
+    out = keep / n
+    np.add.at(out, alias, (1.0 - keep) / n)
+    return out
+
+
+def huffman(counts: np.ndarray) -> tuple:
+    """(offsets, codes, points) of the Huffman tree; see :func:`cyw2v._core.build_huffman`."""
+    return _core.build_huffman(np.ascontiguousarray(counts, dtype=np.int64))
