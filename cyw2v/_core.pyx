@@ -28,13 +28,47 @@ import numpy as np
 cdef extern from "stdlib.h" nogil:
     int posix_memalign(void** memptr, size_t alignment, size_t size)
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define CYW2V_PREFETCH(p) __builtin_prefetch((const void*)(p), 1, 3)
+    #else
+    #define CYW2V_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void prefetch "CYW2V_PREFETCH"(const void* p) nogil
+
+cdef extern from *:
+    """
+    #include <string.h>
+    static int cyw2v_cpu_supports(const char* feature) {
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        if (!strcmp(feature, "avx2")) return __builtin_cpu_supports("avx2");
+        if (!strcmp(feature, "fma")) return __builtin_cpu_supports("fma");
+        if (!strcmp(feature, "avx512f")) return __builtin_cpu_supports("avx512f");
+        if (!strcmp(feature, "avx512vl")) return __builtin_cpu_supports("avx512vl");
+        if (!strcmp(feature, "avx512bw")) return __builtin_cpu_supports("avx512bw");
+        if (!strcmp(feature, "avx512dq")) return __builtin_cpu_supports("avx512dq");
+    #endif
+        return 0;
+    }
+    """
+    int cyw2v_cpu_supports(const char* feature) nogil
+
+
+def cpu_supports(str feature) -> bool:
+    """Whether this CPU has an x86 feature ('avx2', 'fma', 'avx512f', 'avx512vl', ...)."""
+    b = feature.encode()
+    return bool(cyw2v_cpu_supports(b))
+
 # ---------------------------------------------------------------------------------------
 # Constants
 # ---------------------------------------------------------------------------------------
 
 cdef enum:
     SIG_TABLE_SIZE = 1024      # table intervals over [-SIG_MAX, SIG_MAX]
-    MAX_CODE_LEN = 64          # longest Huffman code the engine accepts
+    MAX_CODE_LEN = 128         # longest Huffman code accepted (int64 counts reach depth ~90)
     MAX_TOKEN_BYTES = 4096     # longer tokens are never matched in corpus_file mode
     READ_BUFFER_BYTES = 1 << 20
 
@@ -150,6 +184,7 @@ cdef struct Net:
     int softmax
     int batch_window
     int compute_loss
+    int max_targets                  # most output rows one logistic block scores
     const uint64_t* keep_threshold   # keep if 32-bit uniform < threshold (2**32 = always)
     const uint32_t* alias_prob       # alias-method noise table (Walker/Vose)
     const int32_t* alias_index
@@ -164,12 +199,15 @@ cdef struct Scratch:
     int max_m            # rows of H / gH
     float* H             # max_m x d hidden vectors
     float* gH            # max_m x d their gradient
-    float* g             # max_m logistic gradients of one target
+    float* G             # max_m x max_targets scores, then gradient factors
+    float** rows         # max_targets output rows of one logistic block
+    float* labels        # their labels
     float* S             # max_m x V softmax scores (full softmax only)
     int32_t* ctx         # max_m context word indices
     int32_t* sent        # subsampled sentence
-    int32_t* last_negatives   # noise words drawn by the latest NS call (for tests)
-    int n_last_negatives
+    int32_t* drawn_negatives  # noise words drawn so far, recorded only when record_negatives
+    int n_drawn_negatives
+    int record_negatives
     double loss
     int64_t loss_terms
 
@@ -192,18 +230,21 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     w.max_m = max_m
     w.loss = 0.0
     w.loss_terms = 0
-    w.n_last_negatives = 0
+    w.n_drawn_negatives = 0
+    w.record_negatives = 0
     w.H = <float*>aligned_malloc(max_m * d * sizeof(float))
     w.gH = <float*>aligned_malloc(max_m * d * sizeof(float))
-    w.g = <float*>aligned_malloc(max_m * sizeof(float))
+    w.G = <float*>aligned_malloc(max_m * <size_t>net.max_targets * sizeof(float))
+    w.rows = <float**>aligned_malloc(net.max_targets * sizeof(float*))
+    w.labels = <float*>aligned_malloc(net.max_targets * sizeof(float))
     w.ctx = <int32_t*>aligned_malloc(max_m * sizeof(int32_t))
     w.sent = <int32_t*>aligned_malloc((max_sentence + 1) * sizeof(int32_t))
-    w.last_negatives = <int32_t*>aligned_malloc((net.negative + 1) * sizeof(int32_t))
+    w.drawn_negatives = <int32_t*>aligned_malloc((max_m * net.negative + 1) * sizeof(int32_t))
     w.S = NULL
     if net.softmax:
         w.S = <float*>aligned_malloc(max_m * <size_t>net.V * sizeof(float))
-    if (w.H == NULL or w.gH == NULL or w.g == NULL or w.ctx == NULL or w.sent == NULL
-            or w.last_negatives == NULL or (net.softmax and w.S == NULL)):
+    if (w.H == NULL or w.gH == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL or w.ctx == NULL or w.sent == NULL
+            or w.drawn_negatives == NULL or (net.softmax and w.S == NULL)):
         return -1
     return 0
 
@@ -211,13 +252,16 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
 cdef void scratch_free(Scratch* w) noexcept nogil:
     free(w.H)
     free(w.gH)
-    free(w.g)
+    free(w.G)
+    free(w.rows)
+    free(w.labels)
     free(w.ctx)
     free(w.sent)
-    free(w.last_negatives)
+    free(w.drawn_negatives)
     free(w.S)
-    w.H = w.gH = w.g = w.S = NULL
-    w.ctx = w.sent = w.last_negatives = NULL
+    w.H = w.gH = w.G = w.S = w.labels = NULL
+    w.rows = NULL
+    w.ctx = w.sent = w.drawn_negatives = NULL
 
 
 # ---------------------------------------------------------------------------------------
@@ -249,26 +293,93 @@ cdef inline void scale(float* y, float a, int d) noexcept nogil:
 # gradient of log-likelihood w.r.t. H (times alpha) into gH, and update output rows.
 # ---------------------------------------------------------------------------------------
 
-cdef inline void logistic_target(const Net* net, Scratch* w, const float* H, int m,
-                                 float* u, float label, float alpha, float* gH) noexcept nogil:
-    """One binary logistic unit with output row u: the building block of NS and HS.
+cdef inline void dot4(const float* a0, const float* a1, const float* a2, const float* a3,
+                      const float* b, int d, float* out) noexcept nogil:
+    """Four dot products against one vector: four independent accumulator chains."""
+    cdef float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, x
+    cdef int k
+    for k in range(d):
+        x = b[k]
+        s0 += a0[k] * x
+        s1 += a1[k] * x
+        s2 += a2[k] * x
+        s3 += a3[k] * x
+    out[0] = s0
+    out[1] = s1
+    out[2] = s2
+    out[3] = s3
 
-    For each hidden row h_j: g_j = alpha * (label - sigma(h_j . u));
-    gH_j += g_j * u (old u), then u += sum_j g_j * h_j.
+
+cdef inline void axpy4(float* y, float g0, float g1, float g2, float g3, const float* x0,
+                       const float* x1, const float* x2, const float* x3, int d) noexcept nogil:
+    """y += g0 x0 + g1 x1 + g2 x2 + g3 x3: one read-modify-write of y instead of four."""
+    cdef int k
+    for k in range(d):
+        y[k] += g0 * x0[k] + g1 * x1[k] + g2 * x2[k] + g3 * x3[k]
+
+
+cdef inline void prefetch_row(const float* row, int d) noexcept nogil:
+    cdef int k
+    for k in range(0, d, 16):   # one 64-byte line per 16 floats
+        prefetch(row + k)
+
+
+cdef void logistic_block(const Net* net, Scratch* w, const float* H, int m, float** rows,
+                         const float* labels, int T, float alpha, float* gH) noexcept nogil:
+    """T binary logistic units (output rows ``rows``, targets ``labels``) against m hidden
+    rows H: the building block of negative sampling and hierarchical softmax.
+
+    With S = H U^T (m x T) and G = alpha (labels - sigma(S)):  gH += G U,  U += G^T H.
+    All scores use the output rows as they were on entry (HogBatch semantics), and each
+    output row is written once per call.
     """
-    cdef int j
     cdef int d = net.d
-    cdef float s
-    for j in range(m):
-        s = dot(H + j * d, u, d)
-        w.g[j] = (label - sigmoid(s)) * alpha
-        if net.compute_loss:
-            w.loss -= log_sigmoid(s if label > 0.5 else -s)
-            w.loss_terms += 1
-    for j in range(m):
-        axpy(gH + j * d, w.g[j], u, d)
-    for j in range(m):
-        axpy(u, w.g[j], H + j * d, d)
+    cdef int j, t
+    cdef float* G = w.G
+    cdef float* Gj
+    cdef const float* h
+    cdef float* y
+    cdef float s, label
+    for j in range(m):                       # S = H U^T, four targets per pass over h_j
+        h = H + j * d
+        Gj = G + j * T
+        t = 0
+        while t + 4 <= T:
+            dot4(rows[t], rows[t + 1], rows[t + 2], rows[t + 3], h, d, Gj + t)
+            t += 4
+        while t < T:
+            Gj[t] = dot(rows[t], h, d)
+            t += 1
+    for j in range(m):                       # G = alpha (label - sigma(S))
+        Gj = G + j * T
+        for t in range(T):
+            s = Gj[t]
+            label = labels[t]
+            if net.compute_loss:
+                w.loss -= log_sigmoid(s if label > 0.5 else -s)
+                w.loss_terms += 1
+            Gj[t] = (label - sigmoid(s)) * alpha
+    for j in range(m):                       # gH += G U
+        y = gH + j * d
+        Gj = G + j * T
+        t = 0
+        while t + 4 <= T:
+            axpy4(y, Gj[t], Gj[t + 1], Gj[t + 2], Gj[t + 3],
+                  rows[t], rows[t + 1], rows[t + 2], rows[t + 3], d)
+            t += 4
+        while t < T:
+            axpy(y, Gj[t], rows[t], d)
+            t += 1
+    for t in range(T):                       # U += G^T H
+        y = rows[t]
+        j = 0
+        while j + 4 <= m:
+            axpy4(y, G[j * T + t], G[(j + 1) * T + t], G[(j + 2) * T + t], G[(j + 3) * T + t],
+                  H + j * d, H + (j + 1) * d, H + (j + 2) * d, H + (j + 3) * d, d)
+            j += 4
+        while j < m:
+            axpy(y, G[j * T + t], H + j * d, d)
+            j += 1
 
 
 cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
@@ -283,28 +394,37 @@ cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
 cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
                             int32_t target, float* gH, float alpha) noexcept nogil:
     """log sigma(h.u_o) + sum_k log sigma(-h.u_k), k negatives shared by the m rows."""
-    cdef int n
+    cdef int n, T = 1
     cdef int32_t noise
     cdef int d = net.d
-    logistic_target(net, w, H, m, net.syn1neg + <size_t>target * d, 1.0, alpha, gH)
-    w.n_last_negatives = 0
+    w.rows[0] = net.syn1neg + <size_t>target * d
+    w.labels[0] = 1.0
     for n in range(net.negative):
         noise = draw_noise(net, &w.rng)
-        w.last_negatives[n] = noise
-        w.n_last_negatives += 1
+        if w.record_negatives:
+            w.drawn_negatives[w.n_drawn_negatives] = noise
+            w.n_drawn_negatives += 1
         if noise == target:  # word2vec.c skips a draw of the target itself
             continue
-        logistic_target(net, w, H, m, net.syn1neg + <size_t>noise * d, 0.0, alpha, gH)
+        w.rows[T] = net.syn1neg + <size_t>noise * d
+        w.labels[T] = 0.0
+        T += 1
+    for n in range(T):       # random rows: start all their cache misses at once
+        prefetch_row(w.rows[n], d)
+    logistic_block(net, w, H, m, w.rows, w.labels, T, alpha, gH)
 
 
 cdef void hierarchical_softmax(const Net* net, Scratch* w, const float* H, int m,
                                int32_t target, float* gH, float alpha) noexcept nogil:
     """sum over the Huffman path of log sigma((1 - 2 code) h.u_node)."""
-    cdef int64_t n
+    cdef int64_t n, first = net.hs_offset[target]
+    cdef int T = <int>(net.hs_offset[target + 1] - first)
     cdef int d = net.d
-    for n in range(net.hs_offset[target], net.hs_offset[target + 1]):
-        logistic_target(net, w, H, m, net.syn1 + <size_t>net.hs_point[n] * d,
-                        <float>(1 - net.hs_code[n]), alpha, gH)
+    for n in range(T):
+        w.rows[n] = net.syn1 + <size_t>net.hs_point[first + n] * d
+        w.labels[n] = <float>(1 - net.hs_code[first + n])
+        prefetch_row(w.rows[n], d)
+    logistic_block(net, w, H, m, w.rows, w.labels, T, alpha, gH)
 
 
 cdef void full_softmax(const Net* net, Scratch* w, const float* H, int m,
@@ -539,6 +659,12 @@ cdef class Engine:
             self.net.hs_code = &hs_code[0] if hs_code.shape[0] else NULL
             self.net.hs_point = &hs_point[0] if hs_point.shape[0] else NULL
         self.net.stop_flag = &self._stop[0]
+        self.net.max_targets = 1 + (negative if negative > 0 else 0)
+        if self.net.hs:
+            longest = int(np.max(np.diff(np.asarray(hs_offset))))
+            if longest > MAX_CODE_LEN:
+                raise ValueError(f"Huffman path of length {longest} exceeds {MAX_CODE_LEN}")
+            self.net.max_targets = max(self.net.max_targets, longest)
 
     def request_stop(self) -> None:
         """Ask running jobs to return at the next sentence boundary (thread-safe)."""
@@ -597,8 +723,8 @@ cdef class Engine:
 
     def debug_train_window(self, const int32_t[::1] sentence, int position, int window,
                            float alpha, uint64_t seed):
-        """Train exactly one window (no subsampling, fixed window) and return the noise
-        words drawn by the last negative-sampling call (for the kernel tests)."""
+        """Train exactly one window (no subsampling, fixed window size) and return
+        (noise words drawn, in order, loss) for the kernel tests."""
         cdef Scratch w
         cdef int n = sentence.shape[0]
         if not 0 <= position < n:
@@ -611,8 +737,9 @@ cdef class Engine:
         if scratch_init(&w, &self.net, n, seed) != 0:
             scratch_free(&w)
             raise MemoryError()
+        w.record_negatives = 1
         train_window(&self.net, &w, &sentence[0], n, position, window, alpha)
-        negs = [w.last_negatives[i] for i in range(w.n_last_negatives)]
+        negs = [w.drawn_negatives[i] for i in range(w.n_drawn_negatives)]
         loss = w.loss
         scratch_free(&w)
         return negs, loss
@@ -863,7 +990,7 @@ def encode_sentences(list sentences, dict key_to_index):
 # Huffman tree
 # ---------------------------------------------------------------------------------------
 
-def build_huffman(const int64_t[::1] counts):
+def build_huffman(const int64_t[::1] counts, int max_code_length=MAX_CODE_LEN):
     """Huffman codes for hierarchical softmax from word counts, in O(V log V).
 
     Returns (offsets, codes, points): word w's path is [offsets[w], offsets[w+1]), listed
@@ -876,6 +1003,8 @@ def build_huffman(const int64_t[::1] counts):
         raise ValueError("Huffman tree needs at least one word")
     if np.any(np.asarray(counts) < 0):
         raise ValueError("counts must be non-negative")
+    if sum(int(c) for c in np.asarray(counts)[np.asarray(counts) > 0]) >= 2 ** 62:
+        raise ValueError("total count too large for the Huffman tree (>= 2**62)")
     order_np = np.argsort(np.asarray(counts), kind="stable").astype(np.int64)   # ascending
     cdef int64_t[::1] order = order_np
     # nodes 0..V-1 are leaves (word ids), V..2V-2 inner nodes in creation order
@@ -911,9 +1040,9 @@ def build_huffman(const int64_t[::1] counts):
             depth[node] = depth[parent[node]] + 1
     lengths = depth_np[:V]
     max_len = int(lengths.max()) if V > 1 else 0
-    if max_len > MAX_CODE_LEN:
-        raise ValueError(f"Huffman code of length {max_len} exceeds the engine's bound "
-                         f"{MAX_CODE_LEN}: the counts are too skewed (Fibonacci-like)")
+    if max_len > max_code_length:
+        raise ValueError(f"Huffman code of length {max_len} exceeds the bound "
+                         f"{max_code_length}: the counts are too skewed (Fibonacci-like)")
     offsets_np = np.zeros(V + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets_np[1:])
     total = offsets_np[V]

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from . import _core
+from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
 from .vocab import (Vocabulary, alias_table, check_corpus_iterable, huffman, keep_thresholds,
                     noise_distribution, scan_corpus, scan_corpus_file)
@@ -545,6 +545,17 @@ class Word2Vec:
         return raw, kept, loss, terms
 
     # ---------------------------------------------------------------- persistence
+    def save(self, path: str) -> None:
+        """Save everything needed to resume training (no pickle; atomic). See cyw2v.io."""
+        from .io import save_model
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str, mmap: Optional[str] = None) -> "Word2Vec":
+        """Load a model written by :meth:`save`; ``mmap='r'`` maps the arrays read-only."""
+        from .io import load_model
+        return load_model(path, mmap=mmap, cls=cls)
+
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing everything needed to resume."""
         meta = {

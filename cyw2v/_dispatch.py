@@ -1,0 +1,49 @@
+"""Pick the fastest compiled variant of the engine this CPU can run.
+
+The same source (_core.pyx) is compiled three times on x86-64: portable baseline,
+AVX2+FMA and AVX-512. ``CYW2V_KERNEL=baseline|avx2|avx512`` forces a variant.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+from typing import Dict
+
+from . import _core as _baseline
+
+_REQUIREMENTS = {
+    "avx512": ("avx512f", "avx512vl", "avx512bw", "avx512dq", "avx2", "fma"),
+    "avx2": ("avx2", "fma"),
+    "baseline": (),
+}
+
+
+def available_kernels() -> Dict[str, ModuleType]:
+    """Compiled variants that this CPU can run, fastest first."""
+    found: Dict[str, ModuleType] = {}
+    for name, features in _REQUIREMENTS.items():
+        if not all(_baseline.cpu_supports(f) for f in features):
+            continue
+        if name == "baseline":
+            found[name] = _baseline
+            continue
+        try:
+            found[name] = importlib.import_module(f"cyw2v._core_{name}")
+        except ImportError:
+            continue
+    return found
+
+
+def _choose() -> ModuleType:
+    kernels = available_kernels()
+    forced = os.environ.get("CYW2V_KERNEL", "").strip().lower()
+    if forced:
+        if forced not in kernels:
+            raise ImportError(f"CYW2V_KERNEL={forced!r} is not available here; have {sorted(kernels)}")
+        return kernels[forced]
+    return next(iter(kernels.values()))
+
+
+core: ModuleType = _choose()
+KERNEL: str = next(name for name, mod in available_kernels().items() if mod is core)

@@ -1,0 +1,275 @@
+"""Word2Vec: parameters, errors, determinism, corpus readers, the schedule and the loss."""
+import bz2
+import gzip
+import math
+
+import numpy as np
+import pytest
+
+from cyw2v import Callback, LineSentence, Text8Corpus, Word2Vec, _core
+from cyw2v.model import PARAM_DEFAULTS, _Schedule
+
+TOY = [["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"],
+       ["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "and", "a", "cat"]] * 40
+
+
+def small(**kw):
+    params = dict(vector_size=16, min_count=1, workers=1, epochs=2, seed=3)
+    params.update(kw)
+    return params
+
+
+# ------------------------------------------------------------------ parameters and errors
+def test_gensim_defaults():
+    m = Word2Vec()
+    for name, value in dict(vector_size=100, alpha=0.025, window=5, min_count=5, max_vocab_size=None,
+                            sample=1e-3, seed=1, workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5,
+                            ns_exponent=0.75, cbow_mean=1, epochs=5, sorted_vocab=1, batch_words=10000,
+                            compute_loss=False, max_final_vocab=None, shrink_windows=True).items():
+        assert getattr(m, name) == value, name
+    assert set(m.get_params()) == set(PARAM_DEFAULTS)
+
+
+@pytest.mark.parametrize("bad", [dict(vector_size=0), dict(window=0), dict(negative=-1), dict(alpha=0),
+                                 dict(alpha=-0.1), dict(sample=-1e-3), dict(workers=0), dict(epochs=0),
+                                 dict(hs=0, negative=0), dict(vector_size=2.5), dict(sg=2),
+                                 dict(alpha=float("nan")), dict(min_alpha=1.0), dict(batch_words=0)])
+def test_nonsense_parameters_fail_at_construction(bad):
+    with pytest.raises(ValueError):
+        Word2Vec(**bad)
+
+
+def test_softmax_counts_as_an_objective():
+    m = Word2Vec(TOY, **small(hs=0, negative=0, softmax=True))
+    assert m.syn1softmax.shape == (len(m.wv), 16) and np.abs(m.syn1softmax).sum() > 0
+
+
+def test_str_corpus_and_str_sentences_are_type_errors():
+    with pytest.raises(TypeError, match="not a str"):
+        Word2Vec("the cat sat on the mat", **small())
+    with pytest.raises(TypeError, match="list of tokens"):
+        Word2Vec(["the cat sat", "on the mat"], **small())
+    model = Word2Vec(**small()).build_vocab(TOY)
+    with pytest.raises(TypeError, match="list of tokens"):
+        model.train(["the cat sat"], total_examples=1)
+    with pytest.raises(TypeError, match="one-shot"):
+        Word2Vec((s for s in TOY), **small())
+
+
+def test_empty_corpus_and_emptied_vocabulary_are_value_errors():
+    with pytest.raises(ValueError, match="empty"):
+        Word2Vec([], **small())
+    with pytest.raises(ValueError, match="empty"):
+        Word2Vec([[], []], **small())
+    with pytest.raises(ValueError, match="min_count=500 removed all"):
+        Word2Vec(TOY, **small(min_count=500))
+
+
+def test_unknown_word_is_key_error_naming_it():
+    m = Word2Vec(TOY, **small())
+    with pytest.raises(KeyError, match="zebra"):
+        m.wv["zebra"]
+    with pytest.raises(KeyError, match="zebra"):
+        m.wv.most_similar("zebra")
+
+
+def test_train_without_vocab_is_clear():
+    with pytest.raises(RuntimeError, match="build_vocab"):
+        Word2Vec(**small()).train(TOY, total_examples=len(TOY))
+
+
+# ------------------------------------------------------------------ determinism
+@pytest.mark.parametrize("cfg", [dict(sg=1), dict(sg=0), dict(sg=1, hs=1, negative=0),
+                                 dict(sg=1, batch_window=False), dict(sg=0, cbow_mean=0)])
+def test_workers1_seeded_runs_are_bitwise_identical(cfg):
+    a = Word2Vec(TOY, **small(**cfg))
+    b = Word2Vec(TOY, **small(**cfg))
+    assert np.array_equal(a.wv.vectors, b.wv.vectors)
+    c = Word2Vec(TOY, **small(seed=4, **cfg))
+    assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+
+
+def test_fit_returns_self_and_trains():
+    m = Word2Vec(**small())
+    before = None
+    assert m.fit(TOY) is m
+    assert m.epochs_trained == 2
+    before = m.wv.vectors.copy()
+    m.train(TOY, total_examples=len(TOY), epochs=1)
+    assert m.epochs_trained == 3 and not np.array_equal(before, m.wv.vectors)
+
+
+# ------------------------------------------------------------------ batching and schedule
+def test_long_sentences_are_split_not_cut():
+    words = [f"w{i % 50}" for i in range(25_000)]
+    m = Word2Vec(**small(sample=0, batch_words=1000, epochs=2))
+    m.build_vocab([words])
+    kept, raw = m.train([words], total_examples=1, epochs=2)
+    assert raw == 50_000 and kept == 50_000
+
+
+def test_jobs_respect_batch_words_and_cover_every_word():
+    m = Word2Vec(**small(batch_words=7)).build_vocab(TOY)
+    jobs = list(m._jobs(TOY, 0, _Schedule(0.025, 1e-4, 1), None, sum(map(len, TOY))))
+    assert all(raw <= 7 for _, _, raw, *_ in jobs)
+    assert sum(raw for _, _, raw, *_ in jobs) == sum(map(len, TOY))
+    alphas = [a for job in jobs for a in job[3:5]]
+    assert alphas == sorted(alphas, reverse=True)  # linear decay, monotone
+    assert alphas[0] == pytest.approx(0.025) and alphas[-1] == pytest.approx(1e-4, rel=1e-6)
+
+
+def test_schedule_is_linear_across_epochs():
+    s = _Schedule(0.025, 0.0001, 4)
+    assert s.alpha(0, 0.0) == 0.025
+    assert s.alpha(2, 0.0) == pytest.approx(0.025 - 0.0249 * 0.5)
+    assert s.alpha(3, 1.0) == pytest.approx(0.0001)
+
+
+def test_shrink_windows_false_is_fixed_window():
+    a = Word2Vec(TOY, **small(shrink_windows=False, sample=0))
+    b = Word2Vec(TOY, **small(shrink_windows=True, sample=0))
+    assert not np.array_equal(a.wv.vectors, b.wv.vectors)
+
+
+# ------------------------------------------------------------------ loss and callbacks
+def test_compute_loss_history_decreases_and_is_comparable_across_workers():
+    corpus = TOY * 5
+    one = Word2Vec(corpus, **small(compute_loss=True, epochs=4, sg=1, sample=0))
+    two = Word2Vec(corpus, **small(compute_loss=True, epochs=4, sg=1, sample=0, workers=2))
+    assert len(one.loss_history) == 4 and one.get_latest_training_loss() == one.loss_history[-1]
+    assert one.loss_history[-1] < one.loss_history[0]
+    assert all(isinstance(x, float) for x in one.loss_history)
+    assert two.loss_history[-1] == pytest.approx(one.loss_history[-1], rel=0.1)
+
+
+def test_callbacks_are_called_in_order():
+    events = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, model):
+            events.append("train_begin")
+
+        def on_epoch_begin(self, model):
+            events.append("epoch_begin")
+
+        def on_epoch_end(self, model):
+            events.append(f"epoch_end{model.epochs_trained}")
+
+        def on_train_end(self, model):
+            events.append("train_end")
+
+    Word2Vec(TOY, callbacks=[Recorder()], **small())
+    assert events == ["train_begin", "epoch_begin", "epoch_end1", "epoch_begin", "epoch_end2", "train_end"]
+
+
+def test_callback_error_propagates_and_worker_errors_reach_caller():
+    class Boom(Callback):
+        def on_epoch_end(self, model):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        Word2Vec(TOY, callbacks=[Boom()], **small())
+
+    class BadCorpus:
+        def __iter__(self):
+            yield ["the", "cat"]
+            raise OSError("disk vanished")
+
+    m = Word2Vec(**small(workers=2)).build_vocab(TOY)
+    with pytest.raises(OSError, match="disk vanished"):
+        m.train(BadCorpus(), total_examples=10)
+
+
+# ------------------------------------------------------------------ corpus readers
+@pytest.fixture()
+def text_files(tmp_path):
+    lines = ["alpha beta gamma", "  delta\tepsilon  ", "", "zeta eta theta iota kappa"]
+    text = "\n".join(lines) + "\n"
+    plain = tmp_path / "c.txt"
+    plain.write_text(text)
+    gz = tmp_path / "c.txt.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    bz = tmp_path / "c.txt.bz2"
+    bz.write_bytes(bz2.compress(text.encode()))
+    return plain, gz, bz
+
+
+def test_line_sentence_plain_gz_bz2(text_files):
+    expected = [["alpha", "beta", "gamma"], ["delta", "epsilon"], ["zeta", "eta", "theta", "iota", "kappa"]]
+    for path in text_files:
+        assert list(LineSentence(path)) == expected
+        assert list(LineSentence(path, max_sentence_length=2))[:2] == [["alpha", "beta"], ["gamma"]]
+    assert list(LineSentence(text_files[0], limit=2)) == expected[:2]
+
+
+def test_text8corpus_splits_one_long_line(tmp_path):
+    words = [f"t{i}" for i in range(23_456)]
+    path = tmp_path / "one.txt.gz"
+    path.write_bytes(gzip.compress(" ".join(words).encode()))
+    sentences = list(Text8Corpus(path, max_sentence_length=10_000))
+    assert [len(s) for s in sentences] == [10_000, 10_000, 3_456]
+    assert sum(sentences, []) == words
+
+
+def test_missing_file_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.txt"):
+        LineSentence(tmp_path / "nope.txt")
+    with pytest.raises(FileNotFoundError, match="nope.txt"):
+        Word2Vec(corpus_file=str(tmp_path / "nope.txt"), **small())
+
+
+# ------------------------------------------------------------------ corpus_file mode
+@pytest.mark.parametrize("workers", [1, 2, 3, 5, 7])
+def test_corpus_file_ranges_count_every_token_once(tmp_path, workers):
+    rng = np.random.default_rng(workers)
+    vocab = ["a", "bb", "ccc", "dddd", "é", "long" * 20]
+    lines = []
+    for _ in range(300):
+        n = int(rng.integers(0, 25))
+        lines.append(" ".join(rng.choice(vocab, n)) + ("  \t" if n % 3 == 0 else ""))
+    text = "\n".join(lines)
+    path = tmp_path / "corpus.txt"
+    path.write_text(text, encoding="utf-8")
+    n_tokens = len(text.split())
+    m = Word2Vec(corpus_file=str(path), **small(workers=workers, sample=0, epochs=1, batch_words=17))
+    assert m.corpus_total_words == n_tokens
+    kept, raw = m.train(corpus_file=str(path), epochs=2)
+    assert raw == 2 * n_tokens and kept == 2 * n_tokens
+
+
+def test_corpus_file_matches_iterable_vocabulary(tmp_path, text_files):
+    plain = text_files[0]
+    a = Word2Vec(corpus_file=str(plain), **small())
+    b = Word2Vec(LineSentence(plain), **small())
+    assert a.wv.index_to_key == b.wv.index_to_key
+    assert a.wv.counts.tolist() == b.wv.counts.tolist()
+    with pytest.raises(ValueError, match="uncompressed"):
+        Word2Vec(corpus_file=str(text_files[1]), **small())
+
+
+def test_interrupt_flag_stops_training():
+    m = Word2Vec(**small()).build_vocab(TOY)
+    engine = m._engine(False)
+    engine.request_stop()
+    words = np.zeros(100, np.int32)
+    kept, _, _ = engine.train_job(words, np.array([50, 100], np.int64), 0.025, 0.025, 1)
+    assert kept == 0
+
+
+def test_token_index_lookup():
+    index = _core.TokenIndex(["a", "é", "x" * 300])
+    assert index.get("a") == 0 and index.get("é") == 1 and index.get("x" * 300) == 2
+    assert index.get("b") == -1 and index.get(b"\xc3\xa9") == 1
+
+
+def test_online_vocab_update_keeps_old_vectors():
+    m = Word2Vec(TOY, **small())
+    old = m.wv.vectors.copy()
+    n_old = len(m.wv)
+    m.build_vocab([["brand", "new", "words", "the"]] * 3, update=True)
+    assert len(m.wv) == n_old + 3
+    np.testing.assert_array_equal(m.wv.vectors[:n_old], old)
+    assert np.all(m.syn1neg[n_old:] == 0)
+    assert m.wv.counts[m.wv.key_to_index["the"]] == 160 + 3
+    m.train([["brand", "new", "words", "the", "cat"]] * 20, total_examples=20, epochs=1)
+    assert not math.isnan(float(m.wv.vectors.sum()))
