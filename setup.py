@@ -27,7 +27,7 @@ if sys.platform != "win32":
         variants = {
             "avx2": ["-mavx2", "-mfma"],
             "avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma",
-                       "-mprefer-vector-width=512"],
+                       "-mprefer-vector-width=512", "--param=vect-partial-vector-usage=2"],
         }
 
 extensions = [Extension("cyw2v._core", ["cyw2v/_core.pyx"], extra_compile_args=compile_args)]

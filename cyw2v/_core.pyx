@@ -208,6 +208,8 @@ cdef struct Scratch:
     int32_t* drawn_negatives  # noise words drawn so far, recorded only when record_negatives
     int n_drawn_negatives
     int record_negatives
+    int32_t* next_negatives   # noise words for the next call, already being prefetched
+    int negatives_ready
     double loss
     int64_t loss_terms
 
@@ -240,11 +242,13 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     w.ctx = <int32_t*>aligned_malloc(max_m * sizeof(int32_t))
     w.sent = <int32_t*>aligned_malloc((max_sentence + 1) * sizeof(int32_t))
     w.drawn_negatives = <int32_t*>aligned_malloc((max_m * net.negative + 1) * sizeof(int32_t))
+    w.next_negatives = <int32_t*>aligned_malloc((net.negative + 1) * sizeof(int32_t))
+    w.negatives_ready = 0
     w.S = NULL
     if net.softmax:
         w.S = <float*>aligned_malloc(max_m * <size_t>net.V * sizeof(float))
     if (w.H == NULL or w.gH == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL or w.ctx == NULL or w.sent == NULL
-            or w.drawn_negatives == NULL or (net.softmax and w.S == NULL)):
+            or w.drawn_negatives == NULL or w.next_negatives == NULL or (net.softmax and w.S == NULL)):
         return -1
     return 0
 
@@ -258,10 +262,11 @@ cdef void scratch_free(Scratch* w) noexcept nogil:
     free(w.ctx)
     free(w.sent)
     free(w.drawn_negatives)
+    free(w.next_negatives)
     free(w.S)
     w.H = w.gH = w.G = w.S = w.labels = NULL
     w.rows = NULL
-    w.ctx = w.sent = w.drawn_negatives = NULL
+    w.ctx = w.sent = w.drawn_negatives = w.next_negatives = NULL
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,16 +396,29 @@ cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
     return net.alias_index[i]
 
 
+cdef inline void draw_ahead(const Net* net, Scratch* w) noexcept nogil:
+    """Draw the next call's noise words now and start loading their rows, so that their
+    cache misses overlap with the current call's arithmetic."""
+    cdef int n
+    cdef int32_t noise
+    for n in range(net.negative):
+        noise = draw_noise(net, &w.rng)
+        w.next_negatives[n] = noise
+        prefetch_row(net.syn1neg + <size_t>noise * net.d, net.d)
+
+
 cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
                             int32_t target, float* gH, float alpha) noexcept nogil:
     """log sigma(h.u_o) + sum_k log sigma(-h.u_k), k negatives shared by the m rows."""
     cdef int n, T = 1
     cdef int32_t noise
     cdef int d = net.d
+    if not w.negatives_ready:
+        draw_ahead(net, w)
     w.rows[0] = net.syn1neg + <size_t>target * d
     w.labels[0] = 1.0
     for n in range(net.negative):
-        noise = draw_noise(net, &w.rng)
+        noise = w.next_negatives[n]
         if w.record_negatives:
             w.drawn_negatives[w.n_drawn_negatives] = noise
             w.n_drawn_negatives += 1
@@ -409,8 +427,8 @@ cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
         w.rows[T] = net.syn1neg + <size_t>noise * d
         w.labels[T] = 0.0
         T += 1
-    for n in range(T):       # random rows: start all their cache misses at once
-        prefetch_row(w.rows[n], d)
+    draw_ahead(net, w)
+    w.negatives_ready = 1
     logistic_block(net, w, H, m, w.rows, w.labels, T, alpha, gH)
 
 
@@ -572,6 +590,11 @@ cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, in
             w.sent[k] = word
             k += 1
     for i in range(k):
+        if i + 1 < k:   # the next centre's output row and the row entering the window
+            if net.negative > 0:
+                prefetch_row(net.syn1neg + <size_t>w.sent[i + 1] * net.d, net.d)
+            if i + net.window + 1 < k:
+                prefetch_row(net.syn0 + <size_t>w.sent[i + net.window + 1] * net.d, net.d)
         alpha = <float>(alpha0 + (alpha1 - alpha0) * i / k)
         win = net.window
         if net.shrink_windows:

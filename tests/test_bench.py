@@ -1,0 +1,134 @@
+"""The benchmark harness (benchmarks/run.py): its helpers, and a smoke run that writes the tables."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_PY = os.path.join(REPO, "benchmarks", "run.py")
+HAVE_GENSIM = importlib.util.find_spec("gensim") is not None
+
+
+def load_harness() -> ModuleType:
+    """benchmarks/run.py imported as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_run", RUN_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_harness()
+
+
+def test_word2vec_binary_round_trip(tmp_path):
+    words = ["the", "naïve", "x"]
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    path = str(tmp_path / "v.bin")
+    bench.write_word2vec_binary(path, words, vectors)
+    got_words, got = bench.read_word2vec_binary(path)
+    assert got_words == words
+    np.testing.assert_array_equal(got, vectors)
+
+
+def test_count_words_and_reader(tmp_path):
+    one_line = tmp_path / "a.txt"
+    one_line.write_text("a b  c\td " * 1000)
+    lines = tmp_path / "b.txt"
+    lines.write_text("a b\nc\n\nd e f\n")
+    assert bench.count_words(str(one_line)) == 4000
+    assert bench.count_words(str(lines)) == 6
+    assert bench.detect_reader(str(one_line)) == "text8"
+    assert bench.detect_reader(str(lines)) == "line"
+
+
+@pytest.mark.parametrize("chunk_bytes", [3, 7, 1 << 20])
+def test_write_plain_keeps_tokens_and_caps_lines(tmp_path, chunk_bytes):
+    src = tmp_path / "src.txt"
+    text = "alpha be c  " * 25 + "\n\n" + "x yy\tzzz\n" + "w " * 7 + "tail"
+    src.write_text(text)
+    dest = str(tmp_path / "plain.txt")
+    bench.write_plain(str(src), dest, max_words=10, chunk_bytes=chunk_bytes)
+    lines = open(dest).read().split("\n")
+    assert lines[-1] == ""  # every line ends with a newline
+    assert all(0 < len(line.split()) <= 10 for line in lines[:-1])
+    assert " ".join(lines).split() == text.split()
+    assert lines[7] == "be c alpha be c" and lines[8] == "x yy zzz"  # 75 words = 7 full lines + 5; breaks kept
+
+
+def test_update_markdown_keeps_prose(tmp_path):
+    path = str(tmp_path / "B.md")
+    with open(path, "w") as fh:
+        fh.write(f"# Title\n\nprose\n\n{bench.MARK_START}\nold table\n{bench.MARK_END}\n\n## Profile\ntext\n")
+    bench.update_markdown(path, "new table\n")
+    text = open(path).read()
+    assert "old table" not in text and "new table" in text
+    assert text.startswith("# Title\n\nprose\n") and text.endswith("## Profile\ntext\n")
+    fresh = str(tmp_path / "C.md")
+    bench.update_markdown(fresh, "only table")
+    assert open(fresh).read() == f"{bench.MARK_START}\nonly table\n{bench.MARK_END}\n"
+
+
+def test_missing_corpus_exits_with_message(tmp_path):
+    env = dict(os.environ, CYW2V_SHARED_DATA=str(tmp_path))
+    proc = subprocess.run([sys.executable, RUN_PY, "--corpus", str(tmp_path / "nope.gz"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 2
+    assert "corpus not found" in proc.stderr and "bench-quick" in proc.stderr
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_tables(tmp_path):
+    """1 epoch on the packaged 1.7M-word corpus, vector_size 50: cyw2v (+ gensim when installed)."""
+    systems = ["cyw2v"] + (["gensim"] if HAVE_GENSIM else [])
+    md = tmp_path / "BENCH.md"
+    md.write_text(f"prose before\n{bench.MARK_START}\nplaceholder\n{bench.MARK_END}\nprose after\n")
+    out = tmp_path / "out"
+    cmd = [sys.executable, RUN_PY, "--corpus", "demo", "--configs", "cbow-ns,sg-ns", "--systems", ",".join(systems),
+           "--word2vec-c", "", "--vector-size", "50", "--epochs", "1", "--repeat", "1", "--workers", "2",
+           "--restrict-vocab", "2000", "--out", str(out), "--markdown", str(md),
+           "--scaling", "--scaling-configs", "cbow-ns", "--scaling-workers", "1,2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert proc.stdout.startswith("machine: ")
+
+    text = md.read_text()
+    assert text.startswith("prose before\n") and text.endswith("prose after\n")
+    assert "placeholder" not in text
+    header = "| system | total s | vocab s | train s | words/s | peak RSS MB | analogy | WS-353 | SimLex |"
+    assert text.count(header) == 2
+    for label in ("**CBOW-NS**", "**SG-NS**", "**Scaling**", "| cyw2v |", "| CBOW-NS | enwiki-text8like-1e7 |"):
+        assert label in text, label
+    if HAVE_GENSIM:
+        assert "| gensim |" in text and "| cyw2v vs gensim |" in text
+
+    result = json.loads((out / "results.json").read_text())
+    assert result["corpus"]["words"] == 1_690_877
+    assert result["machine"]["cpu"] and result["machine"]["numpy"]
+    assert result["evaluator"] in ("cyw2v", "gensim")
+    for config in ("cbow-ns", "sg-ns"):
+        entry = result["summary"][config]
+        assert entry["params"]["vector_size"] == 50 and entry["params"]["epochs"] == 1
+        for system in systems:
+            s = entry["systems"][system]
+            assert s["n"] == 1 and s["failed"] == 0
+            for metric in ("total_s", "vocab_s", "train_s", "words_per_s", "peak_rss_mb"):
+                assert s[metric]["median"] > 0, (config, system, metric)
+            assert 0.0 <= s["analogy"]["median"] <= 1.0
+            for metric in ("ws353", "simlex"):
+                assert -1.0 <= s[metric]["median"] <= 1.0
+        if HAVE_GENSIM:
+            assert math.isfinite(entry["cyw2v_vs"]["gensim"]["words_per_s"])
+    runs = result["runs"]
+    assert all(r["ok"] and r["corpus_words"] == 1_690_877 for r in runs)
+    assert {r["system"] for r in runs} == set(systems)
+    rates = result["scaling"]["rates"]["cbow-ns"]
+    (corpus_rates,) = rates.values()
+    assert set(corpus_rates) == {"1", "2"} and all(v > 0 for v in corpus_rates.values())
