@@ -186,8 +186,7 @@ cdef struct Net:
     int compute_loss
     int max_targets                  # most output rows one logistic block scores
     const uint64_t* keep_threshold   # keep if 32-bit uniform < threshold (2**32 = always)
-    const uint32_t* alias_prob       # alias-method noise table (Walker/Vose)
-    const int32_t* alias_index
+    const uint64_t* alias            # noise table: alias index << 32 | keep threshold (one load)
     const int64_t* hs_offset         # CSR Huffman paths: word w uses [hs_offset[w], hs_offset[w+1])
     const uint8_t* hs_code
     const int32_t* hs_point
@@ -391,9 +390,10 @@ cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
     """One draw from the noise distribution by the alias method: O(1)."""
     cdef uint64_t r = rng_next(rng)
     cdef uint32_t i = <uint32_t>(((r >> 32) * <uint64_t>net.V) >> 32)
-    if <uint32_t>(r & 0xFFFFFFFFULL) < net.alias_prob[i]:
+    cdef uint64_t entry = net.alias[i]
+    if <uint32_t>(r & 0xFFFFFFFFULL) < <uint32_t>(entry & 0xFFFFFFFFULL):
         return <int32_t>i
-    return net.alias_index[i]
+    return <int32_t>(entry >> 32)
 
 
 cdef inline void draw_ahead(const Net* net, Scratch* w) noexcept nogil:
@@ -655,8 +655,13 @@ cdef class Engine:
             if np.any(ai < 0) or np.any(ai >= V):
                 raise ValueError("noise alias table out of range")
         self._stop = np.zeros(16, dtype=np.int32)
-        self._keep_alive = (syn0, syn1neg, syn1, syn1softmax, keep_threshold, alias_prob,
-                            alias_index, hs_offset, hs_code, hs_point)
+        packed = np.zeros(1, dtype=np.uint64)
+        if negative > 0:
+            packed = ((np.asarray(alias_index).astype(np.uint64) << np.uint64(32))
+                      | np.asarray(alias_prob).astype(np.uint64))
+        cdef uint64_t[::1] packed_view = packed
+        self._keep_alive = (syn0, syn1neg, syn1, syn1softmax, keep_threshold, packed,
+                            hs_offset, hs_code, hs_point)
         memset(&self.net, 0, sizeof(Net))
         self.net.syn0 = &syn0[0, 0]
         self.net.syn1neg = _ptr_or_null(syn1neg) if negative > 0 else NULL
@@ -674,9 +679,7 @@ cdef class Engine:
         self.net.batch_window = batch_window
         self.net.compute_loss = compute_loss
         self.net.keep_threshold = &keep_threshold[0]
-        if negative > 0:
-            self.net.alias_prob = &alias_prob[0]
-            self.net.alias_index = &alias_index[0]
+        self.net.alias = &packed_view[0]
         if hs and V > 1:
             self.net.hs_offset = &hs_offset[0]
             self.net.hs_code = &hs_code[0] if hs_code.shape[0] else NULL

@@ -174,7 +174,13 @@ class KeyedVectors:
     def get_norms(self) -> np.ndarray:
         """L2 norm of every row (cached)."""
         if self._norms is None or self._norms.shape[0] != self._vectors.shape[0]:
-            self._norms = np.linalg.norm(self._vectors, axis=1)
+            vectors = self._vectors
+            # Row blocks bound the squared-values temporary (1.2 GB for 1M x 300 at once);
+            # each row's norm is the same as np.linalg.norm of the whole matrix gives.
+            step = 1 << 16
+            self._norms = np.concatenate([np.linalg.norm(vectors[s:s + step], axis=1)
+                                          for s in range(0, vectors.shape[0], step)]) \
+                if vectors.shape[0] > step else np.linalg.norm(vectors, axis=1)
             self._div_norms = None
         return self._norms
 
@@ -313,9 +319,9 @@ class KeyedVectors:
             means.append(self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True,
                                               ignore_missing=False))
             excludes.append({self.key_to_index[k] for k in keys if isinstance(k, str)})
-        if not means or topn < 1:
-            return [[] for _ in means]
         limit = self._limit(restrict_vocab)
+        if not means or topn < 1 or limit == 0:
+            return [[] for _ in means]
         k = min(topn + max(len(e) for e in excludes), limit)
         out: List[List[Tuple[str, float]]] = []
         for start, scores in self._score_blocks(np.vstack(means), limit):

@@ -1,6 +1,4 @@
 """Persistence: the native pickle-free format and word2vec.c's text/binary formats."""
-import bz2
-import gzip
 import json
 import os
 import re

@@ -5,7 +5,6 @@ import time
 import numpy as np
 import pytest
 
-import cyw2v
 from cyw2v import KeyedVectors, Text8Corpus, Word2Vec
 from cyw2v import datasets
 
@@ -381,3 +380,33 @@ def test_analogy_speed_30k_vocab():
     total = sections[-1]
     assert len(total["correct"]) + len(total["incorrect"]) == 19544
     assert elapsed < 10, f"analogy evaluation took {elapsed:.1f}s"
+
+
+def test_exact_fallback_path_matches_gensim(pair, tmp_path, monkeypatch):
+    """Force every question through the one-query path used for near-ties."""
+    import cyw2v.keyedvectors as kvmod
+    ours, theirs = pair
+    path = small_analogy_file(tmp_path, 25)
+    with one_blas_thread():
+        want = theirs.evaluate_word_analogies(path, restrict_vocab=4000)
+    monkeypatch.setattr(kvmod, "_TIE_MARGIN", np.inf)
+    assert_same_analogies(ours.evaluate_word_analogies(path, restrict_vocab=4000), want)
+
+
+def test_block_top_agrees_with_full_sort():
+    from cyw2v.keyedvectors import _GROUP, _block_top
+    rng = np.random.default_rng(2)
+    for cols in (_GROUP * 3, _GROUP * 200):
+        scores = rng.standard_normal((20, cols)).astype(np.float32)
+        scores[3, :] = 0.5  # all tied
+        scores[5, 10] = np.nan
+        scores[7, :] = np.nan
+        for top in (1, 6, 13):
+            for row, found in enumerate(_block_top(scores.copy(), top)):
+                if found is None:
+                    assert np.isnan(scores[row]).sum() > cols - top - 1 or row in (5, 7)
+                    continue
+                cands, vals = found
+                want = np.sort(scores[row][~np.isnan(scores[row])])[::-1][:top]
+                np.testing.assert_array_equal(vals, want)
+                np.testing.assert_array_equal(scores[row, cands], want)
