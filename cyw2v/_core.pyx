@@ -910,8 +910,59 @@ cdef class Engine:
 
 
 cdef inline bint is_space(unsigned char c) noexcept nogil:
-    # ASCII whitespace, the same set as bytes.split(): space \t \n \v \f \r
-    return c == 32 or (c >= 9 and c <= 13)
+    # The ASCII characters str.split() treats as whitespace: \t \n \v \f \r, the
+    # separators \x1c-\x1f and space. On ASCII text this tokenises exactly as str.split().
+    return c == 32 or (c >= 9 and c <= 13) or (c >= 28 and c <= 31)
+
+
+def encode_text(const unsigned char[::1] data, TokenIndex index, int max_sentence,
+                bint newline_ends_sentence):
+    """Tokenise a block of ASCII text and map tokens to word indices without the GIL.
+
+    Returns (words, sentence_ends, raw_word_count) like :func:`encode_sentences`. With
+    ``newline_ends_sentence`` each line is a sentence; sentences longer than
+    ``max_sentence`` tokens are split. Unknown tokens are dropped.
+    """
+    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_ssize_t i = 0, start
+    cdef int64_t nw = 0, ns = 0, raw = 0, in_sentence = 0
+    cdef int32_t idx
+    cdef unsigned char c
+    if max_sentence < 1:
+        raise ValueError("max_sentence must be >= 1")
+    words = np.empty(n // 2 + 1, dtype=np.int32)
+    ends = np.empty(n // 2 + 2, dtype=np.int64)
+    cdef int32_t[::1] w = words
+    cdef int64_t[::1] e = ends
+    if n == 0:
+        return words[:0], ends[:0], 0
+    with nogil:
+        while i < n:
+            c = data[i]
+            if is_space(c):
+                if c == 10 and newline_ends_sentence and in_sentence > 0:
+                    e[ns] = nw
+                    ns += 1
+                    in_sentence = 0
+                i += 1
+                continue
+            start = i
+            while i < n and not is_space(data[i]):
+                i += 1
+            raw += 1
+            idx = index.lookup(<const char*>&data[start], <int>(i - start))
+            if idx >= 0:
+                w[nw] = idx
+                nw += 1
+                in_sentence += 1
+                if in_sentence >= max_sentence:
+                    e[ns] = nw
+                    ns += 1
+                    in_sentence = 0
+        if in_sentence > 0:
+            e[ns] = nw
+            ns += 1
+    return words[:nw], ends[:ns], raw
 
 
 # ---------------------------------------------------------------------------------------

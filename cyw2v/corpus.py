@@ -49,6 +49,34 @@ def _iter_lines(path: PathLike, chunk_bytes: int = 1 << 20) -> Iterator[str]:
             yield tail.decode("utf-8", "replace") + "\n"
 
 
+def iter_blocks(path: PathLike, block_bytes: int) -> Iterator[bytes]:
+    """Consecutive pieces of a (decompressed) file of about ``block_bytes``, each ending just
+    after a newline; a line longer than a block is cut after ASCII whitespace instead, so no
+    token (and no UTF-8 character) is ever cut."""
+    with open_binary(path) as fh:
+        tail = b""
+        while True:
+            chunk = fh.read(block_bytes)
+            if not chunk:
+                break
+            data = tail + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                cut = max(data.rfind(b" "), data.rfind(b"\t"), data.rfind(b"\r"))
+            if cut < 0:
+                tail = data
+                continue
+            yield data[:cut + 1]
+            tail = data[cut + 1:]
+        if tail:
+            yield tail
+
+
+def _split_long(tokens: List[str], limit: int) -> Iterator[List[str]]:
+    for start in range(0, len(tokens), limit):
+        yield tokens[start:start + limit]
+
+
 class LineSentence:
     """One sentence per line, tokens separated by whitespace.
 
@@ -95,6 +123,19 @@ class LineSentence:
     def __repr__(self) -> str:
         return f"LineSentence({self.source!r})"
 
+    #: Whether a newline ends a sentence (the engine's fast reader needs to know).
+    newline_ends_sentence = True
+
+    def blocks(self, block_bytes: int = 1 << 16) -> Iterator[bytes]:
+        """The file as raw byte blocks cut after newlines (see :func:`iter_blocks`)."""
+        return iter_blocks(self.source, block_bytes)
+
+    def sentences_in_block(self, block: bytes) -> List[List[str]]:
+        """Sentences of one block, as iteration would yield them within that block."""
+        text = block.decode("utf-8", "replace")
+        parts = text.split("\n") if self.newline_ends_sentence else [text]
+        return [piece for part in parts for piece in _split_long(part.split(), self.max_sentence_length)]
+
 
 class Text8Corpus(LineSentence):
     """A one-line corpus such as text8, yielded in sentences of ``max_sentence_length``
@@ -109,6 +150,8 @@ class Text8Corpus(LineSentence):
                 pending = pending[self.max_sentence_length:]
         if pending:
             yield pending
+
+    newline_ends_sentence = False
 
     def __repr__(self) -> str:
         return f"Text8Corpus({self.source!r})"

@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from ._dispatch import core as _core
+from .corpus import LineSentence
 from .keyedvectors import KeyedVectors
 from .vocab import (Vocabulary, alias_table, check_corpus_iterable, huffman, keep_thresholds,
                     noise_distribution, scan_corpus, scan_corpus_file)
@@ -111,6 +112,35 @@ class Word2Vec:
     >>> model.wv["cat"].shape
     (8,)
     """
+
+    # parameters (validated copies of the constructor arguments)
+    vector_size: int
+    alpha: float
+    window: int
+    min_count: int
+    max_vocab_size: Optional[int]
+    sample: float
+    seed: int
+    workers: int
+    min_alpha: float
+    sg: int
+    hs: int
+    negative: int
+    ns_exponent: float
+    cbow_mean: int
+    epochs: int
+    sorted_vocab: int
+    batch_words: int
+    compute_loss: int
+    max_final_vocab: Optional[int]
+    shrink_windows: int
+    softmax: int
+    batch_window: int
+    # learned state
+    wv: KeyedVectors
+    syn1neg: np.ndarray
+    syn1: np.ndarray
+    syn1softmax: np.ndarray
 
     def __init__(self, sentences: Optional[Corpus] = None, corpus_file: Optional[str] = None,
                  vector_size: int = 100, alpha: float = 0.025, window: int = 5, min_count: int = 5,
@@ -401,6 +431,25 @@ class Word2Vec:
             job_no += 1
             batch, batch_raw = [], 0
             return job
+
+        if isinstance(corpus, LineSentence) and corpus.limit is None:
+            # File-backed corpus: tokenise and look up whole blocks in C, without the GIL.
+            # ASCII blocks tokenise exactly as str.split(); others take the Python path.
+            index = self._token_index()
+            for block in corpus.blocks(max(1 << 12, 8 * cap)):
+                if block.isascii():
+                    words, ends, raw = _core.encode_text(block, index, corpus.max_sentence_length,
+                                                         corpus.newline_ends_sentence)
+                else:
+                    words, ends, raw = _core.encode_sentences(corpus.sentences_in_block(block), key_to_index)
+                p0 = progress(words_done, sentences_done)
+                words_done += raw
+                sentences_done += len(ends)
+                p1 = progress(words_done, sentences_done)
+                yield (words, ends, raw, schedule.alpha(epoch, p0), schedule.alpha(epoch, p1),
+                       self._job_seed(epoch, job_no))
+                job_no += 1
+            return
 
         for sentence in corpus:
             if isinstance(sentence, (str, bytes)) or not hasattr(sentence, "__len__"):

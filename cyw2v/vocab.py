@@ -13,6 +13,9 @@ from . import _core
 
 logger = logging.getLogger(__name__)
 
+#: bytes.split() ignores \x1c-\x1f, which str.split() and the engine's reader treat as spaces.
+_SEPARATORS_TO_SPACE = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
+
 #: 2**32: a keep threshold of this value keeps a word with probability exactly 1.
 KEEP_ALWAYS = 1 << 32
 
@@ -110,7 +113,7 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
                 continue
             tail = data[cut + 1:]
             body = data[:cut + 1]
-            tokens = body.split()
+            tokens = body.translate(_SEPARATORS_TO_SPACE).split()
             counts.update(tokens)
             total_words += len(tokens)
             total_lines += body.count(b"\n")
@@ -123,7 +126,7 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
                 pruned = True
                 min_reduce += 1
     if tail:
-        tokens = tail.split()
+        tokens = tail.translate(_SEPARATORS_TO_SPACE).split()
         counts.update(tokens)
         total_words += len(tokens)
         total_lines += 1

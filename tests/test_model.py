@@ -273,3 +273,24 @@ def test_online_vocab_update_keeps_old_vectors():
     assert m.wv.counts[m.wv.key_to_index["the"]] == 160 + 3
     m.train([["brand", "new", "words", "the", "cat"]] * 20, total_examples=20, epochs=1)
     assert not math.isnan(float(m.wv.vectors.sum()))
+
+
+@pytest.mark.parametrize("reader", [LineSentence, Text8Corpus])
+def test_fast_block_reader_matches_python_tokenisation(tmp_path, reader):
+    """File readers are encoded in C block by block; words and counts equal the Python path,
+    including non-ASCII blocks (Python fallback) and the \\x1c-\\x1f separators str.split() uses."""
+    rng = np.random.default_rng(0)
+    vocab = ["alpha", "beta", "gamma", "delta", "naïve", "x\x1fy", "z"]
+    lines = [" ".join(rng.choice(vocab, int(rng.integers(0, 30)))) for _ in range(400)]
+    path = tmp_path / "c.txt.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8")))
+    corpus = reader(path, max_sentence_length=13)
+    model = Word2Vec(**small(batch_words=50)).build_vocab(corpus)
+    total = model.corpus_total_words
+    fast = list(model._jobs(corpus, 0, _Schedule(0.025, 1e-4, 1), None, total))
+    slow = list(model._jobs(list(corpus), 0, _Schedule(0.025, 1e-4, 1), None, total))
+    assert len(fast) > 5
+    concat = lambda jobs: np.concatenate([j[0] for j in jobs])  # noqa: E731
+    np.testing.assert_array_equal(concat(fast), concat(slow))
+    assert sum(j[2] for j in fast) == sum(j[2] for j in slow) == total
+    assert all(np.all(np.diff(j[1]) <= 13) for j in fast)

@@ -17,3 +17,15 @@ def test_skipgram_ns_quality_floor():
     assert scores["analogy"] >= 0.058 - 0.010, scores
     assert scores["ws353_spearman"] >= 0.421 - 0.02, scores
     assert scores["simlex_spearman"] >= 0.219 - 0.03, scores
+
+
+@pytest.mark.slow
+def test_two_workers_reach_comparable_quality():
+    """Hogwild with two threads loses nothing measurable against one seeded thread (CBOW-NS, 3 epochs)."""
+    corpus = Text8Corpus(datasets.demo_corpus_path())
+    scores = {}
+    for workers in (1, 2):
+        model = Word2Vec(corpus, sg=0, negative=5, epochs=3, workers=workers, seed=1)
+        scores[workers] = model.wv.evaluate_standard(restrict_vocab=30000)
+    assert scores[2]["analogy"] >= scores[1]["analogy"] - 0.01, scores
+    assert scores[2]["ws353_spearman"] >= scores[1]["ws353_spearman"] - 0.03, scores
