@@ -618,6 +618,8 @@ class Runner:
                 words, vectors = words[1:], vectors[1:]  # word2vec.c's sentence marker is no word
             record.update(evaluate(words, vectors, args.restrict_vocab, args.evaluator))
             record["eval_s"] = time.perf_counter() - t
+            if not args.keep_vectors:
+                os.remove(spec["vectors"])
             msg += (f", analogy {fmt_num(record['analogy'])}, WS-353 {fmt_num(record['ws353'])}, "
                     f"SimLex {fmt_num(record['simlex'])}")
         log(msg)
@@ -752,14 +754,15 @@ def update_markdown(path: str, section: str) -> None:
 
 
 def resolve_corpus(arg: str, fallback_demo: bool) -> str:
-    """The corpus path: 'demo' is the packaged 1.7M-word corpus; a missing file raises BenchError
-    or, with ``fallback_demo``, falls back to the packaged corpus."""
+    """The corpus path: 'demo' is the packaged 1.7M-word corpus, a bare file name is looked up in
+    ../shared/data; a missing file raises BenchError or, with ``fallback_demo``, falls back to the
+    packaged corpus."""
     import cyw2v
     if arg == "demo":
         return cyw2v.datasets.demo_corpus_path()
     if os.path.isfile(arg):
         return os.path.abspath(arg)
-    shared = cyw2v.datasets.shared_data_path(os.path.basename(arg))
+    shared = cyw2v.datasets.shared_data_path(arg) if os.sep not in arg else None  # a bare file name
     if shared:
         return shared
     if fallback_demo:
@@ -821,6 +824,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                     help="auto: cyw2v's evaluate_standard when it works, else gensim's (fallback)")
     ap.add_argument("--no-eval", action="store_true", help="skip saving and scoring vectors")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="folder for vectors, logs, results.json")
+    ap.add_argument("--keep-vectors", action="store_true",
+                    help="keep each cell's vectors (word2vec binary) in --out after scoring")
     ap.add_argument("--markdown", default=None, metavar="FILE",
                     help="write the tables between bench markers of FILE (e.g. BENCHMARKS.md)")
     ap.add_argument("--scaling", action="store_true", help="also measure cyw2v scaling by workers and corpus size")
