@@ -811,6 +811,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--alpha", type=float, default=0.025, help="initial learning rate, all configurations")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="runs per cell; the table shows medians and min–max")
+    ap.add_argument("--repeat-of", default="", metavar="SYSTEM=N,...",
+                    help="fewer runs for some systems, e.g. word2vec-c=1 (its SG runs take ~10 min each)")
     ap.add_argument("--word2vec-c", default="auto", metavar="PATH",
                     help="word2vec.c binary, 'auto' (benchmarks/bin/word2vec or word2vec on PATH) or ''")
     ap.add_argument("--cyw2v-args", default="", metavar="K=V,...",
@@ -845,6 +847,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.systems = _split(args.systems, SYSTEMS, ap, "--systems")
     args.scaling_configs = _split(args.scaling_configs, CONFIGS, ap, "--scaling-configs")
     args.cyw2v_args = _parse_kv(args.cyw2v_args, ap)
+    args.repeat_of = _parse_kv(args.repeat_of, ap)
+    for system, n in args.repeat_of.items():
+        if system not in SYSTEMS or not isinstance(n, int) or n < 1:
+            ap.error(f"--repeat-of: expected SYSTEM=N with SYSTEM in {','.join(SYSTEMS)} and N >= 1")
     try:
         args.scaling_workers = sorted({int(x) for x in args.scaling_workers.split(",") if x.strip()})
     except ValueError:
@@ -939,6 +945,8 @@ def _main(args: argparse.Namespace) -> int:
             per_system: Dict[str, List[Dict[str, Any]]] = {s: [] for s in systems}
             for rep in range(args.repeat):  # repeats interleave the systems, spreading load drift
                 for system in systems:
+                    if rep >= min(args.repeat, args.repeat_of.get(system, args.repeat)):
+                        continue
                     per_system[system] = runner.run(system, config, corpus, params, rep + 1, not args.no_eval,
                                                     binary)
             sums = {s: summarize(r) for s, r in per_system.items()}
@@ -1008,6 +1016,7 @@ def render(args: argparse.Namespace, machine: Dict[str, Any], corpus: str, words
         f"negative={args.negative} (0 for -HS), sample={args.sample:g}, min_count={args.min_count}, "
         f"alpha={args.alpha:g}, epochs={args.epochs}, workers={args.workers}, input mode `{args.input_mode}`, "
         f"{args.repeat} run(s) per cell" + (" (medians; words/s min–max in brackets)" if args.repeat > 1 else "")
+        + "".join(f"; {s}: {min(n, args.repeat)} run(s)" for s, n in args.repeat_of.items() if n < args.repeat)
         + "." + (" cyw2v with " + ", ".join(f"{k}={v}" for k, v in args.cyw2v_args.items()) + "."
                  if args.cyw2v_args else ""),
         "",

@@ -26,27 +26,15 @@ def open_binary(path: PathLike) -> IO[bytes]:
 
 
 def _iter_lines(path: PathLike, chunk_bytes: int = 1 << 20) -> Iterator[str]:
-    """Lines of a file read in bounded chunks: a single 100 MB line never sits in memory
+    """Lines of a file read in bounded blocks: a single 100 MB line never sits in memory
     whole, it arrives in pieces cut at whitespace (a piece ends without a newline)."""
-    with open_binary(path) as fh:
-        tail = b""
-        while True:
-            chunk = fh.read(chunk_bytes)
-            if not chunk:
-                break
-            data = tail + chunk
-            lines = data.split(b"\n")
-            tail = lines.pop()
-            for line in lines:
-                yield line.decode("utf-8", "replace") + "\n"
-            if len(tail) > chunk_bytes:
-                # a very long line: emit what precedes its last space, keep the rest
-                cut = tail.rfind(b" ")
-                if cut > 0:
-                    yield tail[:cut].decode("utf-8", "replace")
-                    tail = tail[cut + 1:]
-        if tail:
-            yield tail.decode("utf-8", "replace") + "\n"
+    for block in iter_blocks(path, chunk_bytes):
+        lines = block.decode("utf-8", "replace").split("\n")
+        last = lines.pop()  # '' after a newline; otherwise a piece of a long (or final) line
+        for line in lines:
+            yield line + "\n"
+        if last:
+            yield last
 
 
 def iter_blocks(path: PathLike, block_bytes: int) -> Iterator[bytes]:

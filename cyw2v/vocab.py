@@ -53,6 +53,17 @@ class CorpusScan:
     min_reduce: int = 1
 
 
+def _prune_rare(counts: Counter, min_reduce: int, max_vocab_size: int, already_pruned: bool) -> None:
+    """word2vec.c's ReduceVocab: drop every word seen at most ``min_reduce`` times."""
+    before = len(counts)
+    for word in [w for w, c in counts.items() if c <= min_reduce]:
+        del counts[word]
+    if not already_pruned:
+        logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
+                       "word counts are now approximate", max_vocab_size)
+    logger.info("pruned %d words seen <= %d times", before - len(counts), min_reduce)
+
+
 def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] = None,
                 progress_per: int = 10_000_000) -> CorpusScan:
     """Count tokens in one streaming pass.
@@ -73,14 +84,8 @@ def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] =
         total_words += len(sentence)
         total_sentences += 1
         if max_vocab_size is not None and len(counts) > max_vocab_size:
-            before = len(counts)
-            for word in [w for w, c in counts.items() if c <= min_reduce]:
-                del counts[word]
-            if not pruned:
-                logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
-                               "word counts are now approximate", max_vocab_size)
+            _prune_rare(counts, min_reduce, max_vocab_size, pruned)
             pruned = True
-            logger.info("pruned %d words seen <= %d times", before - len(counts), min_reduce)
             min_reduce += 1
         if total_words >= next_report:
             logger.info("vocabulary scan: %d words, %d sentences, %d word types",
@@ -118,11 +123,7 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
             total_words += len(tokens)
             total_lines += body.count(b"\n")
             if max_vocab_size is not None and len(counts) > max_vocab_size:
-                for word in [w for w, c in counts.items() if c <= min_reduce]:
-                    del counts[word]
-                if not pruned:
-                    logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
-                                   "word counts are now approximate", max_vocab_size)
+                _prune_rare(counts, min_reduce, max_vocab_size, pruned)
                 pruned = True
                 min_reduce += 1
     if tail:
