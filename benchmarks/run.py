@@ -15,9 +15,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import bz2
 import datetime as _dt
-import gzip
 import json
 import math
 import os
@@ -30,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, IO, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from cyw2v.corpus import open_binary  # the same .gz/.bz2 handling as the library's readers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -67,18 +67,9 @@ class BenchError(Exception):
 
 
 # ====================================================================== small helpers
-def open_text_binary(path: str) -> IO[bytes]:
-    """Open a corpus for reading bytes, decompressing .gz/.bz2 by suffix."""
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if path.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    return open(path, "rb")
-
-
 def iter_chunks(path: str, size: int = 1 << 22) -> Iterator[bytes]:
     """Decompressed bytes of a corpus in chunks of about ``size`` bytes."""
-    with open_text_binary(path) as fh:
+    with open_binary(path) as fh:
         while True:
             chunk = fh.read(size)
             if not chunk:
@@ -103,7 +94,7 @@ def count_words(path: str) -> int:
 
 def detect_reader(path: str) -> str:
     """'text8' for a corpus whose first 4 MB hold at most one line break, else 'line'."""
-    with open_text_binary(path) as fh:
+    with open_binary(path) as fh:
         head = fh.read(4 << 20)
     return "text8" if head.count(b"\n") <= 1 else "line"
 
