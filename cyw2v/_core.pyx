@@ -817,7 +817,7 @@ cdef class Engine:
         cdef unsigned char c
         cdef int32_t idx
         cdef double span = <double>(end - start) if end > start else 1.0
-        cdef double frac
+        cdef double frac, alpha
         cdef const char* cpath = path
         buf = tok = NULL
         pending = NULL
@@ -864,9 +864,8 @@ cdef class Engine:
                                         npend += 1
                                 if npend > 0 and (c == 10 or npend >= max_sentence):
                                     frac = (pos + <int64_t>b - start) / span
-                                    kept += train_sentence(&self.net, &w, pending, npend,
-                                                           alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1),
-                                                           alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1))
+                                    alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+                                    kept += train_sentence(&self.net, &w, pending, npend, alpha, alpha)
                                     npend = 0
                                     progress[0] = raw
                                     progress[1] = pos + <int64_t>b - start

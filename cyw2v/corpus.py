@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import os
 from typing import IO, Iterator, List, Optional, Union
 
@@ -143,9 +142,3 @@ class Text8Corpus(LineSentence):
 
     def __repr__(self) -> str:
         return f"Text8Corpus({self.source!r})"
-
-
-def read_text(path: PathLike) -> str:
-    """Whole decoded text of a (possibly compressed) file."""
-    with open_binary(path) as fh:
-        return io.TextIOWrapper(fh, encoding="utf-8", errors="replace").read()

@@ -14,8 +14,8 @@ import numpy as np
 from ._dispatch import core as _core
 from .corpus import LineSentence
 from .keyedvectors import KeyedVectors
-from .vocab import (Vocabulary, alias_table, check_corpus_iterable, huffman, keep_thresholds,
-                    noise_distribution, scan_corpus, scan_corpus_file)
+from .vocab import (Vocabulary, alias_table, check_corpus_iterable, check_sentence, huffman,
+                    keep_thresholds, noise_distribution, scan_corpus, scan_corpus_file)
 
 logger = logging.getLogger(__name__)
 
@@ -419,16 +419,20 @@ class Word2Vec:
                 return min(words / total_words, 1.0)
             return min(sentences / total_examples, 1.0)
 
-        def flush():
-            nonlocal batch, batch_raw, words_done, sentences_done, job_no
-            words, ends, raw = _core.encode_sentences(batch, key_to_index)
+        def make_job(words: np.ndarray, ends: np.ndarray, raw: int) -> tuple:
+            """A job with the learning rate at its first and last word (linear decay)."""
+            nonlocal words_done, sentences_done, job_no
             p0 = progress(words_done, sentences_done)
             words_done += raw
-            sentences_done += sum(1 for _ in batch)
+            sentences_done += len(ends)
             p1 = progress(words_done, sentences_done)
-            job = (words, ends, raw, schedule.alpha(epoch, p0), schedule.alpha(epoch, p1),
-                   self._job_seed(epoch, job_no))
             job_no += 1
+            return (words, ends, raw, schedule.alpha(epoch, p0), schedule.alpha(epoch, p1),
+                    self._job_seed(epoch, job_no - 1))
+
+        def flush() -> tuple:
+            nonlocal batch, batch_raw
+            job = make_job(*_core.encode_sentences(batch, key_to_index))
             batch, batch_raw = [], 0
             return job
 
@@ -438,23 +442,15 @@ class Word2Vec:
             index = self._token_index()
             for block in corpus.blocks(max(1 << 12, 8 * cap)):
                 if block.isascii():
-                    words, ends, raw = _core.encode_text(block, index, corpus.max_sentence_length,
-                                                         corpus.newline_ends_sentence)
+                    yield make_job(*_core.encode_text(block, index, corpus.max_sentence_length,
+                                                      corpus.newline_ends_sentence))
                 else:
-                    words, ends, raw = _core.encode_sentences(corpus.sentences_in_block(block), key_to_index)
-                p0 = progress(words_done, sentences_done)
-                words_done += raw
-                sentences_done += len(ends)
-                p1 = progress(words_done, sentences_done)
-                yield (words, ends, raw, schedule.alpha(epoch, p0), schedule.alpha(epoch, p1),
-                       self._job_seed(epoch, job_no))
-                job_no += 1
+                    yield make_job(*_core.encode_sentences(corpus.sentences_in_block(block), key_to_index))
             return
 
         for sentence in corpus:
-            if isinstance(sentence, (str, bytes)) or not hasattr(sentence, "__len__"):
-                if isinstance(sentence, (str, bytes)):
-                    _core.encode_sentences([sentence], key_to_index)  # raises the TypeError
+            check_sentence(sentence)
+            if not hasattr(sentence, "__len__"):
                 sentence = list(sentence)
             n = len(sentence)
             start = 0
