@@ -5,7 +5,7 @@ BENCH_OUT ?= benchmarks/out
 BENCH_ARGS ?=
 BENCH_COMMON = --configs sg-ns,cbow-ns,sg-hs,cbow-hs --systems cyw2v,gensim,word2vec-c --word2vec-c auto \
 	--vector-size 100 --window 5 --negative 5 --sample 1e-3 --min-count 5 --workers 2 --alpha 0.025 \
-	--input-mode iterable --scaling --scaling-configs sg-ns,cbow-ns --scaling-workers 1,2
+	--input-mode iterable --scaling --scaling-configs sg-ns,cbow-ns --scaling-workers 1,2 --scaling-input-modes file,iterable
 
 .PHONY: bench bench-quick word2vec-c
 
@@ -16,7 +16,7 @@ word2vec-c:
 # The standard table on the 16.9M-word corpus, written between the bench markers of BENCHMARKS.md.
 bench: word2vec-c
 	$(PYTHON) benchmarks/run.py --corpus $(SHARED)/enwiki-text8like.gz $(BENCH_COMMON) \
-		--epochs 5 --repeat 3 --repeat-of word2vec-c=1 --scaling-repeat 1 --out $(BENCH_OUT) --markdown BENCHMARKS.md $(BENCH_ARGS)
+		--epochs 5 --repeat 3 --repeat-of word2vec-c=1 --scaling-repeat 3 --out $(BENCH_OUT) --markdown BENCHMARKS.md $(BENCH_ARGS)
 
 # The same on the 1.7M-word corpus, 1 epoch, 1 run (the packaged copy when $(SHARED) is absent);
 # its tables go to $(BENCH_OUT)/quick/BENCHMARKS-quick.md, never into BENCHMARKS.md.

@@ -535,30 +535,32 @@ class Runner:
         return self.readers[corpus]
 
     def run(self, system: str, config: str, corpus: str, params: Dict[str, Any], repeat: int,
-            evaluate_vectors: bool, binary: Optional[str]) -> List[Dict[str, Any]]:
-        """``repeat`` runs of one (system, config, corpus, params); reuses earlier identical runs."""
-        key = json.dumps([system, config, os.path.abspath(corpus), params, self.args.input_mode,
+            evaluate_vectors: bool, binary: Optional[str], input_mode: Optional[str] = None) -> List[Dict[str, Any]]:
+        """``repeat`` runs of one (system, config, corpus, params); reuses earlier identical runs.
+        ``input_mode`` defaults to ``--input-mode``."""
+        mode = input_mode or self.args.input_mode
+        key = json.dumps([system, config, os.path.abspath(corpus), params, mode,
                           evaluate_vectors or None], sort_keys=True)
         if evaluate_vectors is False:  # a run that was evaluated serves an unevaluated request too
             done = self.cache.get(json.dumps([system, config, os.path.abspath(corpus), params,
-                                              self.args.input_mode, True], sort_keys=True), [])
+                                              mode, True], sort_keys=True), [])
             if len(done) >= repeat:
                 return list(done)
         runs = self.cache.setdefault(key, [])
         while len(runs) < repeat:
-            runs.append(self._one(system, config, corpus, params, len(runs), evaluate_vectors, binary))
+            runs.append(self._one(system, config, corpus, params, len(runs), evaluate_vectors, binary, mode))
         return runs[:repeat]
 
     def _one(self, system: str, config: str, corpus: str, params: Dict[str, Any], rep: int,
-             evaluate_vectors: bool, binary: Optional[str]) -> Dict[str, Any]:
+             evaluate_vectors: bool, binary: Optional[str], mode: str) -> Dict[str, Any]:
         args = self.args
         self.n_runs += 1
-        tag = f"{config}-{system}-w{params['workers']}-e{params['epochs']}-{_stem(corpus)}"
-        spec = {"system": system, "params": params, "input_mode": args.input_mode, "corpus": corpus,
-                "reader": self.reader(corpus) if args.input_mode == "iterable" else None,
+        tag = f"{config}-{system}-w{params['workers']}-e{params['epochs']}-{mode}-{_stem(corpus)}"
+        spec = {"system": system, "params": params, "input_mode": mode, "corpus": corpus,
+                "reader": self.reader(corpus) if mode == "iterable" else None,
                 "cyw2v_args": args.cyw2v_args, "binary": binary, "tmp": self.workdir, "result": os.path.join(self.workdir, f"r{self.n_runs}.json"),
                 "vectors": os.path.join(args.out, f"{tag}.bin") if evaluate_vectors else None}
-        if system == "word2vec-c" or args.input_mode == "file":
+        if system == "word2vec-c" or mode == "file":
             spec["plain"] = self.plain_file(corpus)
         spec_path = os.path.join(self.workdir, f"s{self.n_runs}.json")
         with open(spec_path, "w") as fh:
@@ -568,7 +570,7 @@ class Runner:
             env.setdefault(name, "1")
         log_path = os.path.join(args.out, f"{tag}-r{rep}.log")
         log(f"run {SYSTEM_LABELS[system]:<10} {CONFIGS[config][0]:<7} workers={params['workers']} "
-            f"epochs={params['epochs']} corpus={os.path.basename(corpus)} repeat {rep + 1}")
+            f"epochs={params['epochs']} input={mode} corpus={os.path.basename(corpus)} repeat {rep + 1}")
         t0 = time.perf_counter()
         with open(log_path, "wb") as logfh:
             try:
@@ -698,30 +700,32 @@ def config_table(config: str, systems: Sequence[str], summaries: Dict[str, Dict[
 
 
 def scaling_table(result: Dict[str, Any]) -> str:
-    """Markdown table of cyw2v words/s by workers and corpus size, with the ratios."""
+    """Markdown table of cyw2v words/s by input mode, workers and corpus size, with the ratios."""
     workers = result["workers"]
     corpora = result["corpora"]
     cols = " | ".join(f"workers={w}" for w in workers)
-    head = f"| config | corpus | words | {cols} |" + (f" {workers[-1]}/{workers[0]} workers |"
-                                                       if len(workers) > 1 else "")
-    rows = [head, "|---|---|---:|" + "---:|" * (len(workers) + (len(workers) > 1))]
-    for config, by_corpus in result["rates"].items():
-        for corpus in corpora:
-            rates = [by_corpus.get(corpus, {}).get(str(w)) for w in workers]
-            line = (f"| {CONFIGS[config][0]} | {_stem(corpus)} | {fmt_words(result['words'][corpus])} | "
-                    + " | ".join(fmt_rate(x) for x in rates) + " |")
-            if len(workers) > 1:
-                a, b = rates[-1], rates[0]
-                line += f" {fmt_ratio(a / b if a and b else None)} |"
-            rows.append(line)
-        if len(corpora) > 1:
-            big, small = corpora[-1], corpora[0]
-            rr = []
-            for w in workers:
-                a, b = by_corpus.get(big, {}).get(str(w)), by_corpus.get(small, {}).get(str(w))
-                rr.append(fmt_ratio(a / b if a and b else None))
-            rows.append(f"| {CONFIGS[config][0]} | {_stem(big)} / {_stem(small)} | | " + " | ".join(rr) + " |"
-                        + (" |" if len(workers) > 1 else ""))
+    head = f"| config | input | corpus | words | {cols} |" + (f" {workers[-1]}/{workers[0]} workers |"
+                                                               if len(workers) > 1 else "")
+    rows = [head, "|---|---|---|---:|" + "---:|" * (len(workers) + (len(workers) > 1))]
+    for mode in result.get("modes", []):
+        for config, by_corpus in result["rates"][mode].items():
+            name = CONFIGS[config][0]
+            for corpus in corpora:
+                rates = [by_corpus.get(corpus, {}).get(str(w)) for w in workers]
+                line = (f"| {name} | {mode} | {_stem(corpus)} | {fmt_words(result['words'][corpus])} | "
+                        + " | ".join(fmt_rate(x) for x in rates) + " |")
+                if len(workers) > 1:
+                    a, b = rates[-1], rates[0]
+                    line += f" {fmt_ratio(a / b if a and b else None)} |"
+                rows.append(line)
+            if len(corpora) > 1:
+                big, small = corpora[-1], corpora[0]
+                rr = []
+                for w in workers:
+                    a, b = by_corpus.get(big, {}).get(str(w)), by_corpus.get(small, {}).get(str(w))
+                    rr.append(fmt_ratio(a / b if a and b else None))
+                rows.append(f"| {name} | {mode} | {_stem(big)} / {_stem(small)} | | " + " | ".join(rr) + " |"
+                            + (" |" if len(workers) > 1 else ""))
     return "\n".join(rows)
 
 
@@ -824,6 +828,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--scaling", action="store_true", help="also measure cyw2v scaling by workers and corpus size")
     ap.add_argument("--scaling-configs", default="sg-ns,cbow-ns")
     ap.add_argument("--scaling-workers", default="1,2")
+    ap.add_argument("--scaling-input-modes", default=None,
+                    help="comma list of input modes for the scaling runs (default: --input-mode); 'file' "
+                         "measures the engine alone, without the reader thread of iterable mode")
     ap.add_argument("--scaling-corpora", default=None,
                     help="comma list of corpora (default: the 1.7M-word corpus and --corpus)")
     ap.add_argument("--scaling-epochs", type=int, default=None, help="default: --epochs")
@@ -846,6 +853,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.scaling_workers = sorted({int(x) for x in args.scaling_workers.split(",") if x.strip()})
     except ValueError:
         ap.error("--scaling-workers takes a comma list of integers")
+    modes = [m.strip() for m in (args.scaling_input_modes or args.input_mode).split(",") if m.strip()]
+    if not modes or any(m not in ("iterable", "file") for m in modes):
+        ap.error("--scaling-input-modes takes a comma list of 'iterable' and 'file'")
+    args.scaling_input_modes = list(dict.fromkeys(modes))
     return args
 
 
@@ -986,16 +997,19 @@ def run_scaling(args: argparse.Namespace, runner: Runner, corpus: str) -> Dict[s
     corpora.sort(key=lambda c: words[c])
     epochs = args.scaling_epochs or args.epochs
     repeat = args.scaling_repeat or args.repeat
-    rates: Dict[str, Dict[str, Dict[str, Optional[float]]]] = {}
-    for config in args.scaling_configs:
-        rates[config] = {}
-        for c in corpora:
-            rates[config][c] = {}
-            for w in args.scaling_workers:
-                runs = runner.run("cyw2v", config, c, make_params(args, config, w, epochs), repeat, False, None)
-                rates[config][c][str(w)] = _med(summarize(runs), "words_per_s")
+    rates: Dict[str, Dict[str, Dict[str, Dict[str, Optional[float]]]]] = {}
+    for mode in args.scaling_input_modes:
+        rates[mode] = {}
+        for config in args.scaling_configs:
+            rates[mode][config] = {}
+            for c in corpora:
+                rates[mode][config][c] = {}
+                for w in args.scaling_workers:
+                    runs = runner.run("cyw2v", config, c, make_params(args, config, w, epochs), repeat,
+                                      False, None, mode)
+                    rates[mode][config][c][str(w)] = _med(summarize(runs), "words_per_s")
     return {"corpora": corpora, "words": words, "workers": args.scaling_workers, "epochs": epochs,
-            "repeat": repeat, "rates": rates}
+            "repeat": repeat, "modes": args.scaling_input_modes, "rates": rates}
 
 
 def render(args: argparse.Namespace, machine: Dict[str, Any], corpus: str, words: int, systems: Sequence[str],
@@ -1022,7 +1036,8 @@ def render(args: argparse.Namespace, machine: Dict[str, Any], corpus: str, words
         parts += ["", config_table(config, systems, entry["systems"], entry["cyw2v_vs"], args.repeat)]
     if scaling:
         parts += ["", f"**Scaling** (cyw2v words/s, {scaling['epochs']} epoch(s), "
-                      f"median of {scaling['repeat']} run(s), input mode `{args.input_mode}`)", "",
+                      f"median of {scaling['repeat']} run(s); input `file` is `corpus_file`, the engine without "
+                      f"the reader thread of `iterable`)", "",
                   scaling_table(scaling)]
     return "\n".join(parts) + "\n"
 

@@ -16,7 +16,7 @@ Updates are Hogwild: threads write shared rows without locks.
 """
 
 from libc.stdint cimport uint64_t, uint32_t, int32_t, int64_t, uint8_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy, memcmp
 from libc.math cimport exp, log, log1p
 from libc.stdio cimport FILE, fopen, fclose, fread, fseek, SEEK_SET
@@ -191,6 +191,24 @@ cdef struct Net:
     const uint8_t* hs_code
     const int32_t* hs_point
     int32_t* stop_flag               # set to 1 by the Python layer to interrupt
+    int32_t hot_rows                 # rows per output matrix each thread caches (0 = off)
+    int32_t hot_sync_words           # kept words between merges of the cached rows
+
+
+cdef struct HotRows:
+    # A thread's private copy of the hottest rows of one shared output matrix.  Every
+    # thread writes the rows of frequent words and the top Huffman nodes all the time;
+    # sharing those cache lines between cores costs more than the arithmetic.  A thread
+    # works on its copy and adds its accumulated change (local - snap) into the shared
+    # rows every Net.hot_sync_words kept words, so updates are delayed, never lost.
+    float* shared        # the shared matrix (row 0)
+    int32_t first        # rows [first, first + count) are cached
+    int32_t count
+    float* local         # count x d: this thread's working copy
+    float* snap          # count x d: the shared rows as they were when loaded
+    uint8_t* loaded      # per slot: loaded since the last merge
+    int32_t* dirty       # slots loaded since the last merge
+    int32_t n_dirty
 
 
 cdef struct Scratch:
@@ -211,6 +229,9 @@ cdef struct Scratch:
     int negatives_ready
     double loss
     int64_t loss_terms
+    HotRows hot_neg      # cached rows of syn1neg (the most frequent words)
+    HotRows hot_hs       # cached rows of syn1 (the Huffman nodes nearest the root)
+    int64_t since_sync   # kept words since the cached rows were last merged
 
 
 cdef void* aligned_malloc(size_t n) noexcept nogil:
@@ -249,10 +270,95 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     if (w.H == NULL or w.gH == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL or w.ctx == NULL or w.sent == NULL
             or w.drawn_negatives == NULL or w.next_negatives == NULL or (net.softmax and w.S == NULL)):
         return -1
+    w.since_sync = 0
+    if net.negative > 0 and hot_init(&w.hot_neg, net.syn1neg, 0, net.hot_rows, net.V, net.d) != 0:
+        return -1
+    if net.hs and hot_init(&w.hot_hs, net.syn1, net.V - 1 - net.hot_rows, net.hot_rows, net.V - 1, net.d) != 0:
+        return -1
     return 0
 
 
-cdef void scratch_free(Scratch* w) noexcept nogil:
+cdef int hot_init(HotRows* c, float* shared, int32_t first, int32_t count, int32_t n_rows,
+                  int d) noexcept nogil:
+    """Cache rows [first, first + count) of an n_rows x d matrix, clipped to its rows."""
+    if first < 0:
+        count += first
+        first = 0
+    if count > n_rows - first:
+        count = n_rows - first
+    c.shared = shared
+    c.first = first
+    c.count = count if count > 0 else 0
+    c.n_dirty = 0
+    if c.count == 0:
+        return 0
+    c.local = <float*>aligned_malloc(<size_t>c.count * d * sizeof(float))
+    c.snap = <float*>aligned_malloc(<size_t>c.count * d * sizeof(float))
+    c.loaded = <uint8_t*>calloc(c.count, sizeof(uint8_t))
+    c.dirty = <int32_t*>aligned_malloc(<size_t>c.count * sizeof(int32_t))
+    if c.local == NULL or c.snap == NULL or c.loaded == NULL or c.dirty == NULL:
+        c.count = 0   # unusable; scratch_free still frees what was allocated
+        return -1
+    return 0
+
+
+cdef inline float* hot_row(HotRows* c, int32_t row, int d) noexcept nogil:
+    """Pointer to the row to read and update: the thread's copy if cached, else shared."""
+    cdef uint32_t slot = <uint32_t>(row - c.first)
+    cdef float* mine
+    if slot >= <uint32_t>c.count:
+        return c.shared + <size_t>row * d
+    mine = c.local + <size_t>slot * d
+    if not c.loaded[slot]:
+        memcpy(mine, c.shared + <size_t>row * d, d * sizeof(float))
+        memcpy(c.snap + <size_t>slot * d, mine, d * sizeof(float))
+        c.loaded[slot] = 1
+        c.dirty[c.n_dirty] = <int32_t>slot
+        c.n_dirty += 1
+    return mine
+
+
+cdef void hot_merge(HotRows* c, int d) noexcept nogil:
+    """Add this thread's change of every loaded row into the shared matrix; the next
+    access reloads the row, with the other threads' changes."""
+    cdef int32_t i, slot
+    cdef int k
+    cdef float* dst
+    cdef const float* mine
+    cdef const float* old
+    for i in range(c.n_dirty):
+        slot = c.dirty[i]
+        dst = c.shared + <size_t>(c.first + slot) * d
+        mine = c.local + <size_t>slot * d
+        old = c.snap + <size_t>slot * d
+        for k in range(d):
+            dst[k] += mine[k] - old[k]
+        c.loaded[slot] = 0
+    c.n_dirty = 0
+
+
+cdef inline void scratch_merge(const Net* net, Scratch* w) noexcept nogil:
+    hot_merge(&w.hot_neg, net.d)
+    hot_merge(&w.hot_hs, net.d)
+    w.since_sync = 0
+
+
+cdef void hot_free(HotRows* c) noexcept nogil:
+    free(c.local)
+    free(c.snap)
+    free(c.loaded)
+    free(c.dirty)
+    c.local = c.snap = NULL
+    c.loaded = NULL
+    c.dirty = NULL
+    c.count = 0
+
+
+cdef void scratch_free(const Net* net, Scratch* w) noexcept nogil:
+    """Merge the thread's cached rows into the shared matrices, then free everything."""
+    scratch_merge(net, w)
+    hot_free(&w.hot_neg)
+    hot_free(&w.hot_hs)
     free(w.H)
     free(w.gH)
     free(w.G)
@@ -404,7 +510,7 @@ cdef inline void draw_ahead(const Net* net, Scratch* w) noexcept nogil:
     for n in range(net.negative):
         noise = draw_noise(net, &w.rng)
         w.next_negatives[n] = noise
-        prefetch_row(net.syn1neg + <size_t>noise * net.d, net.d)
+        prefetch_row(hot_row(&w.hot_neg, noise, net.d), net.d)
 
 
 cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
@@ -415,7 +521,7 @@ cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
     cdef int d = net.d
     if not w.negatives_ready:
         draw_ahead(net, w)
-    w.rows[0] = net.syn1neg + <size_t>target * d
+    w.rows[0] = hot_row(&w.hot_neg, target, d)
     w.labels[0] = 1.0
     for n in range(net.negative):
         noise = w.next_negatives[n]
@@ -424,7 +530,7 @@ cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
             w.n_drawn_negatives += 1
         if noise == target:  # word2vec.c skips a draw of the target itself
             continue
-        w.rows[T] = net.syn1neg + <size_t>noise * d
+        w.rows[T] = hot_row(&w.hot_neg, noise, d)
         w.labels[T] = 0.0
         T += 1
     draw_ahead(net, w)
@@ -439,7 +545,7 @@ cdef void hierarchical_softmax(const Net* net, Scratch* w, const float* H, int m
     cdef int T = <int>(net.hs_offset[target + 1] - first)
     cdef int d = net.d
     for n in range(T):
-        w.rows[n] = net.syn1 + <size_t>net.hs_point[first + n] * d
+        w.rows[n] = hot_row(&w.hot_hs, net.hs_point[first + n], d)
         w.labels[n] = <float>(1 - net.hs_code[first + n])
         prefetch_row(w.rows[n], d)
     logistic_block(net, w, H, m, w.rows, w.labels, T, alpha, gH)
@@ -592,7 +698,7 @@ cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, in
     for i in range(k):
         if i + 1 < k:   # the next centre's output row and the row entering the window
             if net.negative > 0:
-                prefetch_row(net.syn1neg + <size_t>w.sent[i + 1] * net.d, net.d)
+                prefetch_row(hot_row(&w.hot_neg, w.sent[i + 1], net.d), net.d)
             if i + net.window + 1 < k:
                 prefetch_row(net.syn0 + <size_t>w.sent[i + net.window + 1] * net.d, net.d)
         alpha = <float>(alpha0 + (alpha1 - alpha0) * i / k)
@@ -600,6 +706,9 @@ cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, in
         if net.shrink_windows:
             win = net.window - <int>rng_below(&w.rng, <uint32_t>net.window)
         train_window(net, w, w.sent, k, i, win, alpha)
+    w.since_sync += k
+    if w.since_sync >= net.hot_sync_words:
+        scratch_merge(net, w)
     return k
 
 
@@ -617,6 +726,10 @@ cdef class Engine:
     """Training state shared by all worker threads: pointers into the model's arrays.
 
     The arrays are kept alive by this object and must not be reallocated while it exists.
+    With ``hot_rows`` > 0 each job keeps a private copy of that many of the most used rows
+    of every output matrix (the first rows of syn1neg, the last rows of syn1: frequent words
+    and the Huffman nodes nearest the root) and adds its changes into the shared rows every
+    ``hot_sync_words`` kept words and at its end (see HotRows).
     """
     cdef Net net
     cdef object _keep_alive
@@ -628,7 +741,7 @@ cdef class Engine:
                  const int64_t[::1] hs_offset, const uint8_t[::1] hs_code,
                  const int32_t[::1] hs_point, *, int sg, int cbow_mean, int window,
                  int shrink_windows, int negative, int hs, int softmax, int batch_window,
-                 int compute_loss):
+                 int compute_loss, int hot_rows=0, int hot_sync_words=4096):
         cdef int32_t V = syn0.shape[0]
         cdef int32_t d = syn0.shape[1]
         if V < 1 or d < 1:
@@ -685,6 +798,10 @@ cdef class Engine:
             self.net.hs_code = &hs_code[0] if hs_code.shape[0] else NULL
             self.net.hs_point = &hs_point[0] if hs_point.shape[0] else NULL
         self.net.stop_flag = &self._stop[0]
+        if hot_rows < 0 or hot_sync_words < 1:
+            raise ValueError("hot_rows must be >= 0 and hot_sync_words >= 1")
+        self.net.hot_rows = hot_rows
+        self.net.hot_sync_words = hot_sync_words
         self.net.max_targets = 1 + (negative if negative > 0 else 0)
         if self.net.hs:
             longest = int(np.max(np.diff(np.asarray(hs_offset))))
@@ -742,7 +859,7 @@ cdef class Engine:
                         a1 = alpha0 + (alpha1 - alpha0) * end / total
                         kept += train_sentence(&self.net, &w, &words[start], <int>(end - start), a0, a1)
                     start = end
-            scratch_free(&w)
+            scratch_free(&self.net, &w)
         if rc != 0:
             raise MemoryError("could not allocate the worker's scratch buffers")
         return kept, w.loss, w.loss_terms
@@ -761,13 +878,13 @@ cdef class Engine:
         if np.min(sentence) < 0 or np.max(sentence) >= self.net.V:
             raise ValueError("word index out of range")
         if scratch_init(&w, &self.net, n, seed) != 0:
-            scratch_free(&w)
+            scratch_free(&self.net, &w)
             raise MemoryError()
         w.record_negatives = 1
         train_window(&self.net, &w, &sentence[0], n, position, window, alpha)
         negs = [w.drawn_negatives[i] for i in range(w.n_drawn_negatives)]
         loss = w.loss
-        scratch_free(&w)
+        scratch_free(&self.net, &w)
         return negs, loss
 
     def draw_noise_samples(self, int64_t n, uint64_t seed):
@@ -896,7 +1013,7 @@ cdef class Engine:
                         kept += train_sentence(&self.net, &w, pending, npend, alpha1, alpha1)
                     progress[0] = raw
                     progress[1] = end - start
-                scratch_free(&w)
+                scratch_free(&self.net, &w)
                 free(buf)
                 free(tok)
                 free(pending)

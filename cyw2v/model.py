@@ -19,6 +19,12 @@ from .vocab import (Vocabulary, alias_table, check_corpus_iterable, check_senten
 
 logger = logging.getLogger(__name__)
 
+# With several workers, each keeps a private copy of the most used output rows (frequent
+# words, Huffman nodes near the root) and merges its changes every _HOT_SYNC_WORDS kept
+# words: two cores writing the same cache lines for every word cost more than the maths.
+_HOT_ROWS = 1024
+_HOT_SYNC_WORDS = 1024
+
 Corpus = Iterable[Sequence[str]]
 
 
@@ -315,7 +321,9 @@ class Word2Vec:
                             t["hs_code"], t["hs_point"], sg=self.sg, cbow_mean=self.cbow_mean,
                             window=self.window, shrink_windows=self.shrink_windows,
                             negative=self.negative, hs=self.hs, softmax=self.softmax,
-                            batch_window=self.batch_window, compute_loss=int(compute_loss))
+                            batch_window=self.batch_window, compute_loss=int(compute_loss),
+                            hot_rows=_HOT_ROWS if self.workers > 1 else 0,
+                            hot_sync_words=_HOT_SYNC_WORDS)
 
     # ------------------------------------------------------------------ training
     def fit(self, corpus: Optional[Corpus] = None, corpus_file: Optional[str] = None) -> "Word2Vec":
@@ -659,8 +667,10 @@ class _Schedule:
 
 
 def _init_vectors(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    """word2vec.c's initialisation: uniform in [-0.5/d, 0.5/d)."""
-    return ((rng.random((n, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+    """gensim 4's initialisation: uniform in [-1/d, 1/d) (word2vec.c uses half that range;
+    the wider one trained CBOW-NS about half an analogy point better here, see BENCHMARKS.md)."""
+    return ((rng.random((n, d), dtype=np.float32) * np.float32(2) - np.float32(1))
+            / np.float32(d)).astype(np.float32)
 
 
 def _check_corpus_file(path: Any) -> str:

@@ -94,7 +94,8 @@ def test_smoke_run_writes_tables(tmp_path):
     cmd = [sys.executable, RUN_PY, "--corpus", "demo", "--configs", "cbow-ns,sg-ns", "--systems", ",".join(systems),
            "--word2vec-c", "", "--vector-size", "50", "--epochs", "1", "--repeat", "1", "--workers", "2",
            "--restrict-vocab", "2000", "--out", str(out), "--markdown", str(md),
-           "--scaling", "--scaling-configs", "cbow-ns", "--scaling-workers", "1,2"]
+           "--scaling", "--scaling-configs", "cbow-ns", "--scaling-workers", "1,2",
+           "--scaling-input-modes", "file,iterable"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert proc.stdout.startswith("machine: ")
@@ -104,7 +105,8 @@ def test_smoke_run_writes_tables(tmp_path):
     assert "placeholder" not in text
     header = "| system | total s | vocab s | train s | words/s | peak RSS MB | analogy | WS-353 | SimLex |"
     assert text.count(header) == 2
-    for label in ("**CBOW-NS**", "**SG-NS**", "**Scaling**", "| cyw2v |", "| CBOW-NS | enwiki-text8like-1e7 |"):
+    for label in ("**CBOW-NS**", "**SG-NS**", "**Scaling**", "| cyw2v |", "| CBOW-NS | file | enwiki-text8like-1e7 |",
+                  "| CBOW-NS | iterable | enwiki-text8like-1e7 |"):
         assert label in text, label
     if HAVE_GENSIM:
         assert "| gensim |" in text and "| cyw2v vs gensim |" in text
@@ -129,6 +131,7 @@ def test_smoke_run_writes_tables(tmp_path):
     runs = result["runs"]
     assert all(r["ok"] and r["corpus_words"] == 1_690_877 for r in runs)
     assert {r["system"] for r in runs} == set(systems)
-    rates = result["scaling"]["rates"]["cbow-ns"]
-    (corpus_rates,) = rates.values()
-    assert set(corpus_rates) == {"1", "2"} and all(v > 0 for v in corpus_rates.values())
+    assert result["scaling"]["modes"] == ["file", "iterable"]
+    for mode in ("file", "iterable"):
+        (corpus_rates,) = result["scaling"]["rates"][mode]["cbow-ns"].values()
+        assert set(corpus_rates) == {"1", "2"} and all(v > 0 for v in corpus_rates.values())

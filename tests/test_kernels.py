@@ -24,7 +24,7 @@ def sigmoid(x):
 
 
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
-                window=3, scale=0.8):
+                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1neg = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1 = (rng.standard_normal((V - 1, D)) * scale).astype(np.float32)
@@ -35,7 +35,7 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
     engine = kernel.Engine(syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code, point,
                            sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
                            negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
-                           compute_loss=1)
+                           compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words)
     arrays = dict(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1sm=syn1sm)
     ref = {k: v.astype(np.float64) for k, v in arrays.items()}
     return engine, arrays, ref, (off, code, point)
@@ -134,6 +134,49 @@ def test_one_window_matches_numpy(arch, objective, kernel):
     if cfg["negative"]:  # last window: centre 2, 5 contexts; pairs draw fresh noise per context
         per_window = 5 if (cfg["sg"] and not cfg["batch_window"]) else 1
         assert len(negs) == cfg["negative"] * per_window
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("cfg", [dict(sg=1, negative=3, hs=0), dict(sg=0, negative=3, hs=0),
+                                 dict(sg=1, negative=0, hs=1), dict(sg=0, negative=2, hs=1)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_window_with_all_rows_cached_matches_numpy(cfg, kernel):
+    """Every output row in the thread's private copy: the window's update reaches the shared
+    matrices when the scratch space is released, and equals the reference."""
+    rng = np.random.default_rng(5)
+    engine, arrays, ref, paths = make_engine(rng, kernel=KERNELS[kernel], hot_rows=V, **cfg)
+    sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5], dtype=np.int32)
+    for i, seed in [(3, 21), (4, 22), (0, 23)]:
+        negs, loss = engine.debug_train_window(sentence, i, 3, 0.05, seed)
+        ref_window(ref, list(sentence), i, 3, 0.05, list(negs), paths, {**cfg, "batch_window": 1,
+                                                                        "softmax": 0, "cbow_mean": 1})
+        for name in arrays:
+            np.testing.assert_allclose(arrays[name], ref[name], atol=ATOL, rtol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("cfg", [dict(sg=1, negative=3, hs=0), dict(sg=0, negative=3, hs=0),
+                                 dict(sg=1, negative=0, hs=1), dict(sg=0, negative=2, hs=1)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+@pytest.mark.parametrize("hot_rows,sync", [(1, 1), (3, 7), (V, 50), (V, 100000)])
+def test_cached_rows_lose_no_update_in_one_thread(cfg, hot_rows, sync):
+    """One thread with cached rows must train exactly as without (up to float rounding of
+    the merge): a wrong slot, a missed merge or a stale reload would show here."""
+    words = np.random.default_rng(3).integers(0, V, 400).astype(np.int32)
+    ends = np.array([150, 151, 400], dtype=np.int64)
+    results = []
+    for hot in (0, hot_rows):
+        engine, arrays, _, _ = make_engine(np.random.default_rng(9), window=3, hot_rows=hot,
+                                           hot_sync_words=sync, scale=0.3, **cfg)
+        kept, loss, terms = engine.train_job(words, ends, 0.05, 0.01, 77)
+        results.append((arrays, kept, loss))
+    (plain, kept0, loss0), (cached, kept1, loss1) = results
+    initial = make_engine(np.random.default_rng(9), window=3, scale=0.3)[1]
+    trained = ["syn0"] + (["syn1neg"] if cfg["negative"] else []) + (["syn1"] if cfg["hs"] else [])
+    assert kept0 == kept1 == 400
+    assert loss1 == pytest.approx(loss0, rel=1e-4)
+    for name in plain:
+        assert np.array_equal(plain[name], initial[name]) == (name not in trained), name
+        np.testing.assert_allclose(cached[name], plain[name], atol=1e-5, rtol=0, err_msg=name)
 
 
 def test_softmax_gradient_is_u_o_minus_expected_u():

@@ -35,7 +35,7 @@ def test_update_adds_words_and_keeps_old_weights(model):
         assert wv.counts[i] == old_counts[i] + new_counts.get(w, 0)
     np.testing.assert_array_equal(wv.vectors[:len(old_keys)], old_vectors)
     fresh = wv.vectors[len(old_keys):]
-    assert np.all(fresh != 0) and np.all(np.abs(fresh) <= 0.5 / model.vector_size)
+    assert np.all(fresh != 0) and np.all(np.abs(fresh) <= 1.0 / model.vector_size)  # gensim 4: [-1/d, 1/d)
     assert len({tuple(r) for r in fresh}) == len(fresh)  # distinct rows
     V = len(wv)
     if model.negative:
