@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Time the engine alone: one training run of cyw2v in ``corpus_file`` mode (no reader thread).
+
+For quick experiments between runs of the full harness (benchmarks/run.py), e.g.
+
+    zcat ../shared/data/enwiki-text8like.gz > /tmp/big.txt
+    python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --workers 2 hs=1 negative=0
+    python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --workers 2 hs=1 negative=0 --hot-rows 0
+
+Extra ``key=value`` arguments are Word2Vec parameters (integers or floats). ``--hot-rows`` and
+``--hot-sync-words`` override the per-thread cache of the most used output rows (see
+cyw2v.model). Prints words/s of wall time and the CPU time per wall second.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import cyw2v.model as model_module
+from cyw2v import Word2Vec
+
+
+def _value(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", help="uncompressed text file")
+    ap.add_argument("--sg", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--hot-rows", type=int, default=None)
+    ap.add_argument("--hot-sync-words", type=int, default=None)
+    ap.add_argument("params", nargs="*", help="extra Word2Vec parameters as key=value")
+    args = ap.parse_args()
+    extra = {k: _value(v) for k, v in (p.split("=", 1) for p in args.params)}
+    if args.hot_rows is not None:
+        model_module._HOT_ROWS = args.hot_rows
+    if args.hot_sync_words is not None:
+        model_module._HOT_SYNC_WORDS = args.hot_sync_words
+    model = Word2Vec(sg=args.sg, workers=args.workers, epochs=args.epochs, **extra)
+    model.build_vocab(corpus_file=args.corpus)
+    t, cpu = time.perf_counter(), time.process_time()
+    _, raw = model.train(corpus_file=args.corpus, total_words=model.corpus_total_words)
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"sg={args.sg} workers={args.workers} hot_rows={model_module._HOT_ROWS} "
+          f"sync={model_module._HOT_SYNC_WORDS} {extra}: {raw / wall / 1e6:.3f}M words/s, "
+          f"cpu/wall {cpu / wall:.2f}")
+
+
+if __name__ == "__main__":
+    main()
