@@ -69,6 +69,7 @@ def cpu_supports(str feature) -> bool:
 cdef enum:
     SIG_TABLE_SIZE = 1024      # table intervals over [-SIG_MAX, SIG_MAX]
     MAX_CODE_LEN = 128         # longest Huffman code accepted (int64 counts reach depth ~90)
+    MAX_COMBINE = 16           # most skip-gram centres trained as one block
     MAX_TOKEN_BYTES = 4096     # longer tokens are never matched in corpus_file mode
     READ_BUFFER_BYTES = 1 << 20
 
@@ -78,6 +79,7 @@ cdef float SIG_SCALE = SIG_TABLE_SIZE / (2.0 * 8.0)
 SIGMOID_TABLE_SIZE = SIG_TABLE_SIZE
 SIGMOID_MAX = 8.0
 MAX_CODE_LENGTH = MAX_CODE_LEN
+MAX_COMBINED_CENTRES = MAX_COMBINE
 
 # Constant lookup tables, filled once at import (read-only afterwards).
 cdef float SIGMOID[SIG_TABLE_SIZE + 1]
@@ -183,6 +185,7 @@ cdef struct Net:
     int hs
     int softmax
     int batch_window
+    int combine                      # skip-gram centres trained as one block (1 = per centre)
     int compute_loss
     int max_targets                  # most output rows one logistic block scores
     const uint64_t* keep_threshold   # keep if 32-bit uniform < threshold (2**32 = always)
@@ -219,6 +222,8 @@ cdef struct Scratch:
     float* G             # max_m x max_targets scores, then gradient factors
     float** rows         # max_targets output rows of one logistic block
     float* labels        # their labels
+    float* W             # max_m x max_targets weights of the units (see logistic_block)
+    uint8_t* mask        # max_m x combine: hidden row j predicts target c (context combining)
     float* S             # max_m x V softmax scores (full softmax only)
     int32_t* ctx         # max_m context word indices
     int32_t* sent        # subsampled sentence
@@ -246,7 +251,8 @@ cdef void* aligned_malloc(size_t n) noexcept nogil:
 
 
 cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t seed) noexcept nogil:
-    cdef int max_m = 2 * net.window if net.window > 0 else 1
+    # a block of `combine` centres has at most combine - 1 + 2 window + 1 distinct positions
+    cdef int max_m = 2 * net.window + net.combine
     cdef size_t d = net.d
     w.rng = seed
     w.max_m = max_m
@@ -259,6 +265,8 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     w.G = <float*>aligned_malloc(max_m * <size_t>net.max_targets * sizeof(float))
     w.rows = <float**>aligned_malloc(net.max_targets * sizeof(float*))
     w.labels = <float*>aligned_malloc(net.max_targets * sizeof(float))
+    w.W = <float*>aligned_malloc(max_m * <size_t>net.max_targets * sizeof(float))
+    w.mask = <uint8_t*>aligned_malloc(max_m * <size_t>net.combine * sizeof(uint8_t))
     w.ctx = <int32_t*>aligned_malloc(max_m * sizeof(int32_t))
     w.sent = <int32_t*>aligned_malloc((max_sentence + 1) * sizeof(int32_t))
     w.drawn_negatives = <int32_t*>aligned_malloc((max_m * net.negative + 1) * sizeof(int32_t))
@@ -267,7 +275,8 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     w.S = NULL
     if net.softmax:
         w.S = <float*>aligned_malloc(max_m * <size_t>net.V * sizeof(float))
-    if (w.H == NULL or w.gH == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL or w.ctx == NULL or w.sent == NULL
+    if (w.H == NULL or w.gH == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL
+            or w.W == NULL or w.mask == NULL or w.ctx == NULL or w.sent == NULL
             or w.drawn_negatives == NULL or w.next_negatives == NULL or (net.softmax and w.S == NULL)):
         return -1
     w.since_sync = 0
@@ -364,6 +373,8 @@ cdef void scratch_free(const Net* net, Scratch* w) noexcept nogil:
     free(w.G)
     free(w.rows)
     free(w.labels)
+    free(w.W)
+    free(w.mask)
     free(w.ctx)
     free(w.sent)
     free(w.drawn_negatives)
@@ -435,13 +446,15 @@ cdef inline void prefetch_row(const float* row, int d) noexcept nogil:
 
 
 cdef void logistic_block(const Net* net, Scratch* w, const float* H, int m, float** rows,
-                         const float* labels, int T, float alpha, float* gH) noexcept nogil:
+                         const float* labels, const float* weight, int T, float alpha,
+                         float* gH) noexcept nogil:
     """T binary logistic units (output rows ``rows``, targets ``labels``) against m hidden
     rows H: the building block of negative sampling and hierarchical softmax.
 
-    With S = H U^T (m x T) and G = alpha (labels - sigma(S)):  gH += G U,  U += G^T H.
-    All scores use the output rows as they were on entry (HogBatch semantics), and each
-    output row is written once per call.
+    With S = H U^T (m x T) and G = alpha W * (labels - sigma(S)):  gH += G U,  U += G^T H.
+    W (m x T, row-major) weighs each (row, unit) term of the log-likelihood; NULL means all
+    ones. All scores use the output rows as they were on entry (HogBatch semantics), and
+    each output row is written once per call.
     """
     cdef int d = net.d
     cdef int j, t
@@ -449,7 +462,7 @@ cdef void logistic_block(const Net* net, Scratch* w, const float* H, int m, floa
     cdef float* Gj
     cdef const float* h
     cdef float* y
-    cdef float s, label
+    cdef float s, label, wt
     for j in range(m):                       # S = H U^T, four targets per pass over h_j
         h = H + j * d
         Gj = G + j * T
@@ -460,15 +473,16 @@ cdef void logistic_block(const Net* net, Scratch* w, const float* H, int m, floa
         while t < T:
             Gj[t] = dot(rows[t], h, d)
             t += 1
-    for j in range(m):                       # G = alpha (label - sigma(S))
+    for j in range(m):                       # G = alpha W (label - sigma(S))
         Gj = G + j * T
         for t in range(T):
             s = Gj[t]
             label = labels[t]
-            if net.compute_loss:
-                w.loss -= log_sigmoid(s if label > 0.5 else -s)
+            wt = weight[j * T + t] if weight != NULL else 1.0
+            if net.compute_loss and wt != 0.0:
+                w.loss -= wt * log_sigmoid(s if label > 0.5 else -s)
                 w.loss_terms += 1
-            Gj[t] = (label - sigmoid(s)) * alpha
+            Gj[t] = (label - sigmoid(s)) * alpha * wt
     for j in range(m):                       # gH += G U
         y = gH + j * d
         Gj = G + j * T
@@ -514,53 +528,83 @@ cdef inline void draw_ahead(const Net* net, Scratch* w) noexcept nogil:
 
 
 cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
-                            int32_t target, float* gH, float alpha) noexcept nogil:
-    """log sigma(h.u_o) + sum_k log sigma(-h.u_k), k negatives shared by the m rows."""
-    cdef int n, T = 1
+                            const int32_t* targets, int n_targets, const uint8_t* mask,
+                            float* gH, float alpha) noexcept nogil:
+    """sum_c [log sigma(h.u_c) + sum_k log sigma(-h.u_k)] over the targets c each row h
+    predicts, the k negatives shared by all rows and targets: a negative term counts once
+    per (row, target) pair, as if drawn for each pair."""
+    cdef int n, c, j, T = n_targets
     cdef int32_t noise
     cdef int d = net.d
+    cdef float pairs
+    cdef bint is_target
     if not w.negatives_ready:
         draw_ahead(net, w)
-    w.rows[0] = hot_row(&w.hot_neg, target, d)
-    w.labels[0] = 1.0
+    for c in range(n_targets):
+        w.rows[c] = hot_row(&w.hot_neg, targets[c], d)
+        w.labels[c] = 1.0
     for n in range(net.negative):
         noise = w.next_negatives[n]
         if w.record_negatives:
             w.drawn_negatives[w.n_drawn_negatives] = noise
             w.n_drawn_negatives += 1
-        if noise == target:  # word2vec.c skips a draw of the target itself
+        is_target = 0
+        for c in range(n_targets):   # word2vec.c skips a draw of the target itself
+            if noise == targets[c]:
+                is_target = 1
+        if is_target:
             continue
         w.rows[T] = hot_row(&w.hot_neg, noise, d)
         w.labels[T] = 0.0
         T += 1
     draw_ahead(net, w)
     w.negatives_ready = 1
-    logistic_block(net, w, H, m, w.rows, w.labels, T, alpha, gH)
+    if mask == NULL:
+        logistic_block(net, w, H, m, w.rows, w.labels, NULL, T, alpha, gH)
+        return
+    for j in range(m):
+        pairs = 0.0
+        for c in range(n_targets):
+            w.W[j * T + c] = mask[j * n_targets + c]
+            pairs += mask[j * n_targets + c]
+        for c in range(n_targets, T):
+            w.W[j * T + c] = pairs
+    logistic_block(net, w, H, m, w.rows, w.labels, w.W, T, alpha, gH)
 
 
 cdef void hierarchical_softmax(const Net* net, Scratch* w, const float* H, int m,
-                               int32_t target, float* gH, float alpha) noexcept nogil:
-    """sum over the Huffman path of log sigma((1 - 2 code) h.u_node)."""
-    cdef int64_t n, first = net.hs_offset[target]
-    cdef int T = <int>(net.hs_offset[target + 1] - first)
+                               const int32_t* targets, int n_targets, const uint8_t* mask,
+                               float* gH, float alpha) noexcept nogil:
+    """sum_c sum over the Huffman path of c of log sigma((1 - 2 code) h.u_node)."""
+    cdef int64_t n, first
+    cdef int c, j, T = 0, units = 0
     cdef int d = net.d
-    for n in range(T):
-        w.rows[n] = hot_row(&w.hot_hs, net.hs_point[first + n], d)
-        w.labels[n] = <float>(1 - net.hs_code[first + n])
-        prefetch_row(w.rows[n], d)
-    logistic_block(net, w, H, m, w.rows, w.labels, T, alpha, gH)
+    for c in range(n_targets):
+        units += <int>(net.hs_offset[targets[c] + 1] - net.hs_offset[targets[c]])
+    for c in range(n_targets):
+        first = net.hs_offset[targets[c]]
+        for n in range(net.hs_offset[targets[c] + 1] - first):
+            w.rows[T] = hot_row(&w.hot_hs, net.hs_point[first + n], d)
+            w.labels[T] = <float>(1 - net.hs_code[first + n])
+            prefetch_row(w.rows[T], d)
+            if mask != NULL:
+                for j in range(m):
+                    w.W[j * units + T] = mask[j * n_targets + c]
+            T += 1
+    logistic_block(net, w, H, m, w.rows, w.labels, w.W if mask != NULL else NULL, T, alpha, gH)
 
 
 cdef void full_softmax(const Net* net, Scratch* w, const float* H, int m,
-                       int32_t target, float* gH, float alpha) noexcept nogil:
-    """log P(o|h) = h.u_o - log sum_w exp(h.u_w): exact, O(V d) per hidden row."""
-    cdef int j
+                       const int32_t* targets, int n_targets, const uint8_t* mask,
+                       float* gH, float alpha) noexcept nogil:
+    """sum_c log P(c|h) = h.u_c - log sum_w exp(h.u_w): exact, O(V d) per hidden row."""
+    cdef int j, c
     cdef int32_t v
     cdef int d = net.d
     cdef int32_t V = net.V
     cdef float* S
     cdef float* u
-    cdef float mx
+    cdef float mx, pairs
     cdef double Z
     for j in range(m):
         S = w.S + <size_t>j * V
@@ -572,13 +616,19 @@ cdef void full_softmax(const Net* net, Scratch* w, const float* H, int m,
         Z = 0.0
         for v in range(V):
             Z += exp(S[v] - mx)
-        if net.compute_loss:
-            w.loss -= (S[target] - mx) - log(Z)
-            w.loss_terms += 1
-        # S becomes the gradient factor alpha * (1[v == o] - P(v|h))
+        pairs = 0.0
+        for c in range(n_targets):
+            if mask == NULL or mask[j * n_targets + c]:
+                pairs += 1.0
+                if net.compute_loss:
+                    w.loss -= (S[targets[c]] - mx) - log(Z)
+                    w.loss_terms += 1
+        # S becomes the gradient factor alpha * sum_c (1[v == c] - P(v|h))
         for v in range(V):
-            S[v] = -alpha * <float>(exp(S[v] - mx) / Z)
-        S[target] += alpha
+            S[v] = -alpha * pairs * <float>(exp(S[v] - mx) / Z)
+        for c in range(n_targets):
+            if mask == NULL or mask[j * n_targets + c]:
+                S[targets[c]] += alpha
     for v in range(V):
         u = net.syn1sm + <size_t>v * d
         for j in range(m):
@@ -587,15 +637,19 @@ cdef void full_softmax(const Net* net, Scratch* w, const float* H, int m,
             axpy(u, w.S[<size_t>j * V + v], H + j * d, d)
 
 
-cdef inline void train_target(const Net* net, Scratch* w, const float* H, int m,
-                              int32_t target, float* gH, float alpha) noexcept nogil:
-    """Apply every enabled objective (their losses add, as in word2vec.c's hs + negative)."""
+cdef inline void train_targets(const Net* net, Scratch* w, const float* H, int m,
+                               const int32_t* targets, int n_targets, const uint8_t* mask,
+                               float* gH, float alpha) noexcept nogil:
+    """Apply every enabled objective (their losses add, as in word2vec.c's hs + negative).
+
+    Row j of H predicts target c where mask[j * n_targets + c] is set (NULL: every target).
+    """
     if net.hs:
-        hierarchical_softmax(net, w, H, m, target, gH, alpha)
+        hierarchical_softmax(net, w, H, m, targets, n_targets, mask, gH, alpha)
     if net.negative > 0:
-        negative_sampling(net, w, H, m, target, gH, alpha)
+        negative_sampling(net, w, H, m, targets, n_targets, mask, gH, alpha)
     if net.softmax:
-        full_softmax(net, w, H, m, target, gH, alpha)
+        full_softmax(net, w, H, m, targets, n_targets, mask, gH, alpha)
 
 
 # ---------------------------------------------------------------------------------------
@@ -615,30 +669,50 @@ cdef void skipgram_pairs(const Net* net, Scratch* w, const int32_t* sent, int n,
             continue
         h = net.syn0 + <size_t>sent[j] * d
         memset(w.gH, 0, d * sizeof(float))
-        train_target(net, w, h, 1, sent[i], w.gH, alpha)
+        train_targets(net, w, h, 1, &sent[i], 1, NULL, w.gH, alpha)
         axpy(h, 1.0, w.gH, d)
 
 
-cdef void skipgram_window(const Net* net, Scratch* w, const int32_t* sent, int n, int i,
-                          int win, float alpha) noexcept nogil:
-    """Batched skip-gram (HogBatch): all contexts of a centre word against one target set.
+cdef void skipgram_block(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
+                         int n_centres, const int* wins, float alpha) noexcept nogil:
+    """Batched skip-gram (HogBatch): the contexts of centre words first .. first + n_centres - 1
+    against one target set, those centres and one shared draw of negatives.
 
-    Scores are an m x (1 + k) product and every row is written once per window.
+    With one centre, its window's context rows predict it. With several (context combining,
+    Rengasamy et al. 2017), each position of the union of their windows enters once, and
+    w.mask says which centres it predicts. Scores are one m x (centres + k) product and
+    every row is written once per block.
     """
-    cdef int j, m = 0
+    cdef int j, c, p, centre, m = 0, lo = n, hi = 0
     cdef int d = net.d
-    cdef int lo = i - win if i - win > 0 else 0
-    cdef int hi = i + win + 1 if i + win + 1 < n else n
-    for j in range(lo, hi):
-        if j == i:
+    cdef uint8_t inside, used
+    for c in range(n_centres):
+        centre = first + c
+        if centre - wins[c] < lo:
+            lo = centre - wins[c]
+        if centre + wins[c] + 1 > hi:
+            hi = centre + wins[c] + 1
+    if lo < 0:
+        lo = 0
+    if hi > n:
+        hi = n
+    for p in range(lo, hi):
+        used = 0
+        for c in range(n_centres):
+            centre = first + c
+            inside = p != centre and centre - wins[c] <= p <= centre + wins[c]
+            w.mask[m * n_centres + c] = inside
+            used |= inside
+        if not used:
             continue
-        w.ctx[m] = sent[j]
-        memcpy(w.H + m * d, net.syn0 + <size_t>sent[j] * d, d * sizeof(float))
+        w.ctx[m] = sent[p]
+        memcpy(w.H + m * d, net.syn0 + <size_t>sent[p] * d, d * sizeof(float))
         m += 1
     if m == 0:
         return
     memset(w.gH, 0, m * d * sizeof(float))
-    train_target(net, w, w.H, m, sent[i], w.gH, alpha)
+    train_targets(net, w, w.H, m, sent + first, n_centres, w.mask if n_centres > 1 else NULL,
+                  w.gH, alpha)
     for j in range(m):
         axpy(net.syn0 + <size_t>w.ctx[j] * d, 1.0, w.gH + j * d, d)
 
@@ -666,46 +740,56 @@ cdef void cbow_window(const Net* net, Scratch* w, const int32_t* sent, int n, in
     if net.cbow_mean:
         scale(w.H, 1.0 / m, d)
     memset(w.gH, 0, d * sizeof(float))
-    train_target(net, w, w.H, 1, sent[i], w.gH, alpha)
+    train_targets(net, w, w.H, 1, &sent[i], 1, NULL, w.gH, alpha)
     if not net.cbow_mean:
         scale(w.gH, 1.0 / m, d)
     for j in range(m):
         axpy(net.syn0 + <size_t>w.ctx[j] * d, 1.0, w.gH, d)
 
 
-cdef inline void train_window(const Net* net, Scratch* w, const int32_t* sent, int n, int i,
-                              int win, float alpha) noexcept nogil:
+cdef inline void train_block(const Net* net, Scratch* w, const int32_t* sent, int n,
+                             int first, int n_centres, const int* wins, float alpha) noexcept nogil:
+    """Train centres first .. first + n_centres - 1 (more than one only for skip-gram)."""
     if net.sg:
         if net.batch_window:
-            skipgram_window(net, w, sent, n, i, win, alpha)
+            skipgram_block(net, w, sent, n, first, n_centres, wins, alpha)
         else:
-            skipgram_pairs(net, w, sent, n, i, win, alpha)
+            skipgram_pairs(net, w, sent, n, first, wins[0], alpha)
     else:
-        cbow_window(net, w, sent, n, i, win, alpha)
+        cbow_window(net, w, sent, n, first, wins[0], alpha)
 
 
 cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, int n,
                             double alpha0, double alpha1) noexcept nogil:
     """Subsample, then train every kept position; alpha moves linearly alpha0 -> alpha1."""
-    cdef int i, k = 0, win
+    cdef int i, q, c, k = 0, n_centres
+    cdef int wins[MAX_COMBINE]
     cdef int32_t word
     cdef float alpha
+    cdef int block = net.combine if net.sg and net.batch_window else 1
     for i in range(n):
         word = words[i]
         if (rng_next(&w.rng) >> 32) < net.keep_threshold[word]:
             w.sent[k] = word
             k += 1
-    for i in range(k):
-        if i + 1 < k:   # the next centre's output row and the row entering the window
+    i = 0
+    while i < k:
+        n_centres = block if i + block <= k else k - i
+        # the next block's output rows and the rows entering the window
+        for q in range(i + n_centres, i + 2 * n_centres):
+            if q >= k:
+                break
             if net.negative > 0:
-                prefetch_row(hot_row(&w.hot_neg, w.sent[i + 1], net.d), net.d)
-            if i + net.window + 1 < k:
-                prefetch_row(net.syn0 + <size_t>w.sent[i + net.window + 1] * net.d, net.d)
+                prefetch_row(hot_row(&w.hot_neg, w.sent[q], net.d), net.d)
+            if q + net.window < k:
+                prefetch_row(net.syn0 + <size_t>w.sent[q + net.window] * net.d, net.d)
         alpha = <float>(alpha0 + (alpha1 - alpha0) * i / k)
-        win = net.window
-        if net.shrink_windows:
-            win = net.window - <int>rng_below(&w.rng, <uint32_t>net.window)
-        train_window(net, w, w.sent, k, i, win, alpha)
+        for c in range(n_centres):
+            wins[c] = net.window
+            if net.shrink_windows:
+                wins[c] = net.window - <int>rng_below(&w.rng, <uint32_t>net.window)
+        train_block(net, w, w.sent, k, i, n_centres, wins, alpha)
+        i += n_centres
     w.since_sync += k
     if w.since_sync >= net.hot_sync_words:
         scratch_merge(net, w)
@@ -741,7 +825,7 @@ cdef class Engine:
                  const int64_t[::1] hs_offset, const uint8_t[::1] hs_code,
                  const int32_t[::1] hs_point, *, int sg, int cbow_mean, int window,
                  int shrink_windows, int negative, int hs, int softmax, int batch_window,
-                 int compute_loss, int hot_rows=0, int hot_sync_words=4096):
+                 int compute_loss, int hot_rows=0, int hot_sync_words=4096, int combine=1):
         cdef int32_t V = syn0.shape[0]
         cdef int32_t d = syn0.shape[1]
         if V < 1 or d < 1:
@@ -790,6 +874,9 @@ cdef class Engine:
         self.net.hs = hs if V > 1 else 0
         self.net.softmax = softmax
         self.net.batch_window = batch_window
+        if not 1 <= combine <= MAX_COMBINE:
+            raise ValueError(f"combine must be in [1, {MAX_COMBINE}]")
+        self.net.combine = combine if sg and batch_window else 1
         self.net.compute_loss = compute_loss
         self.net.keep_threshold = &keep_threshold[0]
         self.net.alias = &packed_view[0]
@@ -802,12 +889,12 @@ cdef class Engine:
             raise ValueError("hot_rows must be >= 0 and hot_sync_words >= 1")
         self.net.hot_rows = hot_rows
         self.net.hot_sync_words = hot_sync_words
-        self.net.max_targets = 1 + (negative if negative > 0 else 0)
+        self.net.max_targets = self.net.combine + (negative if negative > 0 else 0)
         if self.net.hs:
             longest = int(np.max(np.diff(np.asarray(hs_offset))))
             if longest > MAX_CODE_LEN:
                 raise ValueError(f"Huffman path of length {longest} exceeds {MAX_CODE_LEN}")
-            self.net.max_targets = max(self.net.max_targets, longest)
+            self.net.max_targets = max(self.net.max_targets, self.net.combine * longest)
 
     def request_stop(self) -> None:
         """Ask running jobs to return at the next sentence boundary (thread-safe)."""
@@ -868,12 +955,25 @@ cdef class Engine:
                            float alpha, uint64_t seed):
         """Train exactly one window (no subsampling, fixed window size) and return
         (noise words drawn, in order, loss) for the kernel tests."""
+        return self.debug_train_block(sentence, position, [window], alpha, seed)
+
+    def debug_train_block(self, const int32_t[::1] sentence, int first, windows,
+                          float alpha, uint64_t seed):
+        """Train centres first .. first + len(windows) - 1 as one block with the given window
+        sizes (no subsampling) and return (noise words drawn, in order, loss) for the tests.
+        More than one centre needs skip-gram with batch_window."""
         cdef Scratch w
         cdef int n = sentence.shape[0]
-        if not 0 <= position < n:
+        cdef int c, n_centres = len(windows)
+        cdef int wins[MAX_COMBINE]
+        if not 1 <= n_centres <= self.net.combine:
+            raise ValueError(f"a block has 1 to {self.net.combine} centres")
+        if not (0 <= first and first + n_centres <= n):
             raise IndexError("position out of range")
-        if not 1 <= window <= self.net.window:
-            raise ValueError("window must be in [1, engine window]")
+        for c in range(n_centres):
+            if not 1 <= windows[c] <= self.net.window:
+                raise ValueError("window must be in [1, engine window]")
+            wins[c] = windows[c]
         memset(&w, 0, sizeof(Scratch))
         if np.min(sentence) < 0 or np.max(sentence) >= self.net.V:
             raise ValueError("word index out of range")
@@ -881,7 +981,7 @@ cdef class Engine:
             scratch_free(&self.net, &w)
             raise MemoryError()
         w.record_negatives = 1
-        train_window(&self.net, &w, &sentence[0], n, position, window, alpha)
+        train_block(&self.net, &w, &sentence[0], n, first, n_centres, wins, alpha)
         negs = [w.drawn_negatives[i] for i in range(w.n_drawn_negatives)]
         loss = w.loss
         scratch_free(&self.net, &w)

@@ -24,7 +24,7 @@ def sigmoid(x):
 
 
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
-                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096):
+                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1neg = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1 = (rng.standard_normal((V - 1, D)) * scale).astype(np.float32)
@@ -35,51 +35,80 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
     engine = kernel.Engine(syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code, point,
                            sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
                            negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
-                           compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words)
+                           compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
+                           combine=combine)
     arrays = dict(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1sm=syn1sm)
     ref = {k: v.astype(np.float64) for k, v in arrays.items()}
     return engine, arrays, ref, (off, code, point)
 
 
 # ----------------------------------------------------------------- NumPy reference
-def logistic_block(H, U, rows, labels, alpha, gH):
-    """S = H U_r^T, G = alpha (labels - sigma(S)); gH += G U_r; U_r += G^T H, all from the
+def logistic_block(H, U, rows, labels, weights, alpha, gH):
+    """S = H U_r^T, G = alpha W * (labels - sigma(S)); gH += G U_r; U_r += G^T H, all from the
     output rows as they were on entry (a row drawn twice receives both updates)."""
     rows = np.asarray(rows, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.float64)
     Ur = U[rows].copy()
     S = H @ Ur.T
-    G = alpha * (labels[None, :] - sigmoid(S))
+    G = alpha * weights * (labels[None, :] - sigmoid(S))
     signed = np.where(labels[None, :] > 0.5, S, -S)
     gH += G @ Ur
     np.add.at(U, rows, G.T @ H)
-    return -np.sum(np.log(sigmoid(signed)))
+    return -np.sum(weights * np.log(sigmoid(signed)))
 
 
-def ref_objectives(ref, H, target, alpha, negs, paths, cfg):
-    """Objectives in the engine's order: HS, then NS, then the full softmax."""
+def ref_objectives(ref, H, targets, mask, alpha, negs, paths, cfg):
+    """Objectives in the engine's order: HS, then NS, then the full softmax.
+
+    Row j of H predicts targets[c] where mask[j, c] is 1 (the log-likelihood terms add)."""
     gH = np.zeros_like(H)
     loss = 0.0
     if cfg["hs"]:
         off, code, point = paths
-        path = range(off[target], off[target + 1])
-        loss += logistic_block(H, ref["syn1"], [point[n] for n in path],
-                               [1 - int(code[n]) for n in path], alpha, gH)
+        nodes, codes, cols = [], [], []
+        for c, target in enumerate(targets):
+            for n in range(off[target], off[target + 1]):
+                nodes.append(point[n])
+                codes.append(1 - int(code[n]))
+                cols.append(c)
+        loss += logistic_block(H, ref["syn1"], nodes, codes, mask[:, cols], alpha, gH)
     if cfg["negative"]:
         drawn = [negs.pop(0) for _ in range(cfg["negative"])]
-        rows = [target] + [n for n in drawn if n != target]  # a draw of the target is skipped
-        loss += logistic_block(H, ref["syn1neg"], rows, [1] + [0] * (len(rows) - 1), alpha, gH)
+        noise = [n for n in drawn if n not in targets]  # a draw of a target is skipped
+        # each negative term counts once per (row, target) pair
+        weights = np.hstack([mask, np.repeat(mask.sum(axis=1, keepdims=True), len(noise), axis=1)])
+        loss += logistic_block(H, ref["syn1neg"], list(targets) + noise,
+                               [1] * len(targets) + [0] * len(noise), weights, alpha, gH)
     if cfg["softmax"]:
         U = ref["syn1sm"]
         S = H @ U.T
         P = np.exp(S - S.max(axis=1, keepdims=True))
         P /= P.sum(axis=1, keepdims=True)
-        G = -alpha * P
-        G[:, target] += alpha
-        loss += -np.sum(np.log(P[:, target]))
+        G = -alpha * mask.sum(axis=1, keepdims=True) * P
+        for c, target in enumerate(targets):
+            G[:, target] += alpha * mask[:, c]
+            loss += -np.sum(mask[:, c] * np.log(P[:, target]))
         gH += G @ U
         U += G.T @ H
     return gH, loss
+
+
+def ref_block(ref, sentence, first, wins, alpha, negs, paths, cfg):
+    """Skip-gram context combining: centres first .. first + len(wins) - 1 as one block."""
+    centres = range(first, first + len(wins))
+    positions, mask = [], []
+    for p in range(len(sentence)):
+        row = [p != i and abs(p - i) <= win for i, win in zip(centres, wins)]
+        if any(row):
+            positions.append(p)
+            mask.append(row)
+    ctx = [sentence[p] for p in positions]
+    H = ref["syn0"][ctx].copy()
+    gH, loss = ref_objectives(ref, H, [sentence[i] for i in centres],
+                              np.array(mask, dtype=np.float64), alpha, negs, paths, cfg)
+    for j, c in enumerate(ctx):
+        ref["syn0"][c] += gH[j]
+    return loss
 
 
 def ref_window(ref, sentence, i, win, alpha, negs, paths, cfg):
@@ -90,19 +119,20 @@ def ref_window(ref, sentence, i, win, alpha, negs, paths, cfg):
     loss = 0.0
     if cfg["sg"] and not cfg["batch_window"]:
         for c in ctx:
-            gH, l = ref_objectives(ref, syn0[c][None, :].copy(), centre, alpha, negs, paths, cfg)
+            gH, l = ref_objectives(ref, syn0[c][None, :].copy(), [centre], np.ones((1, 1)), alpha,
+                                   negs, paths, cfg)
             syn0[c] += gH[0]
             loss += l
     elif cfg["sg"]:
         H = syn0[ctx].copy()
-        gH, loss = ref_objectives(ref, H, centre, alpha, negs, paths, cfg)
+        gH, loss = ref_objectives(ref, H, [centre], np.ones((len(ctx), 1)), alpha, negs, paths, cfg)
         for j, c in enumerate(ctx):
             syn0[c] += gH[j]
     else:
         h = syn0[ctx].sum(axis=0)
         if cfg["cbow_mean"]:
             h /= len(ctx)
-        gH, loss = ref_objectives(ref, h[None, :], centre, alpha, negs, paths, cfg)
+        gH, loss = ref_objectives(ref, h[None, :], [centre], np.ones((1, 1)), alpha, negs, paths, cfg)
         g = gH[0] if cfg["cbow_mean"] else gH[0] / len(ctx)
         for c in ctx:
             syn0[c] += g
@@ -137,6 +167,54 @@ def test_one_window_matches_numpy(arch, objective, kernel):
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_combined_windows_match_numpy(objective, kernel):
+    """Context combining: several centres' windows as one block, each context row predicting
+    the centres whose window holds it, one shared draw of negatives weighted per pair."""
+    cfg = dict(sg=1, batch_window=1, cbow_mean=1, **objective)
+    engine, arrays, ref, paths = make_engine(np.random.default_rng(8), kernel=KERNELS[kernel],
+                                             combine=4, **cfg)
+    sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5, 3, 1], dtype=np.int32)
+    blocks = [(2, [3, 1, 2], 31), (0, [2, 3], 32), (6, [1, 3, 3, 2], 33), (9, [2], 34),
+              (4, [1, 1], 35), (1, [3, 3, 3, 3], 36)]
+    for first, wins, seed in blocks:
+        negs, loss = engine.debug_train_block(sentence, first, wins, 0.05, seed)
+        ref_loss = ref_block(ref, list(sentence), first, wins, 0.05, list(negs), paths, cfg)
+        for name in arrays:   # up to 4 Huffman paths through one node: 4x the table error
+            np.testing.assert_allclose(arrays[name], ref[name], atol=2 * ATOL, rtol=0,
+                                       err_msg=f"{name} after block {first} {wins}")
+        assert loss == pytest.approx(ref_loss, rel=1e-4, abs=1e-4)
+        if cfg["negative"]:
+            assert len(negs) == cfg["negative"]   # one draw for the whole block
+
+
+def test_one_centre_block_is_the_window():
+    """combine=4 with one centre trains exactly as the per-window engine."""
+    sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5], dtype=np.int32)
+    cfg = dict(sg=1, negative=3, hs=1)
+    results = []
+    for combine in (1, 4):
+        engine, arrays, _, _ = make_engine(np.random.default_rng(4), combine=combine, **cfg)
+        engine.debug_train_block(sentence, 3, [2], 0.05, 9)
+        results.append(arrays)
+    for name in results[0]:
+        np.testing.assert_array_equal(results[0][name], results[1][name], err_msg=name)
+
+
+def test_block_rejects_bad_requests():
+    engine = make_engine(np.random.default_rng(0), negative=2, combine=2)[0]
+    sentence = np.arange(V, dtype=np.int32)
+    with pytest.raises(ValueError, match="centres"):
+        engine.debug_train_block(sentence, 0, [1, 1, 1], 0.05, 0)
+    with pytest.raises(IndexError):
+        engine.debug_train_block(sentence, V - 1, [1, 1], 0.05, 0)
+    with pytest.raises(ValueError, match="combine"):
+        make_engine(np.random.default_rng(0), negative=2, combine=0)
+    with pytest.raises(ValueError, match="combine"):
+        make_engine(np.random.default_rng(0), negative=2, combine=_core.MAX_COMBINED_CENTRES + 1)
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("cfg", [dict(sg=1, negative=3, hs=0), dict(sg=0, negative=3, hs=0),
                                  dict(sg=1, negative=0, hs=1), dict(sg=0, negative=2, hs=1)],
                          ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
@@ -155,7 +233,8 @@ def test_window_with_all_rows_cached_matches_numpy(cfg, kernel):
 
 
 @pytest.mark.parametrize("cfg", [dict(sg=1, negative=3, hs=0), dict(sg=0, negative=3, hs=0),
-                                 dict(sg=1, negative=0, hs=1), dict(sg=0, negative=2, hs=1)],
+                                 dict(sg=1, negative=0, hs=1), dict(sg=0, negative=2, hs=1),
+                                 dict(sg=1, negative=3, hs=1, combine=3)],
                          ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
 @pytest.mark.parametrize("hot_rows,sync", [(1, 1), (3, 7), (V, 50), (V, 100000)])
 def test_cached_rows_lose_no_update_in_one_thread(cfg, hot_rows, sync):

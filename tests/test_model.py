@@ -33,10 +33,22 @@ def test_gensim_defaults():
 @pytest.mark.parametrize("bad", [dict(vector_size=0), dict(window=0), dict(negative=-1), dict(alpha=0),
                                  dict(alpha=-0.1), dict(sample=-1e-3), dict(workers=0), dict(epochs=0),
                                  dict(hs=0, negative=0), dict(vector_size=2.5), dict(sg=2),
-                                 dict(alpha=float("nan")), dict(min_alpha=1.0), dict(batch_words=0)])
+                                 dict(alpha=float("nan")), dict(min_alpha=1.0), dict(batch_words=0),
+                                 dict(sg=1, combine_windows=0), dict(sg=1, combine_windows=17),
+                                 dict(sg=1, combine_windows=2.0), dict(sg=0, combine_windows=2),
+                                 dict(sg=1, batch_window=False, combine_windows=2)])
 def test_nonsense_parameters_fail_at_construction(bad):
     with pytest.raises(ValueError):
         Word2Vec(**bad)
+
+
+@pytest.mark.parametrize("params,expected", [(dict(sg=1), 3), (dict(sg=1, hs=1, negative=0), 1),
+                                             (dict(sg=1, hs=1), 1), (dict(sg=1, softmax=True), 1),
+                                             (dict(sg=1, batch_window=False), 1), (dict(sg=0), 1),
+                                             (dict(sg=0, combine_windows=1), 1),
+                                             (dict(sg=1, hs=1, combine_windows=5), 5)])
+def test_combine_windows_resolves_to_centres_per_block(params, expected):
+    assert Word2Vec(**params).centres_per_block == expected
 
 
 def test_softmax_counts_as_an_objective():
@@ -80,7 +92,8 @@ def test_train_without_vocab_is_clear():
 
 # ------------------------------------------------------------------ determinism
 @pytest.mark.parametrize("cfg", [dict(sg=1), dict(sg=0), dict(sg=1, hs=1, negative=0),
-                                 dict(sg=1, batch_window=False), dict(sg=0, cbow_mean=0)])
+                                 dict(sg=1, batch_window=False), dict(sg=0, cbow_mean=0),
+                                 dict(sg=1, combine_windows=1), dict(sg=1, hs=1, combine_windows=4)])
 def test_workers1_seeded_runs_are_bitwise_identical(cfg):
     a = Word2Vec(TOY, **small(**cfg))
     b = Word2Vec(TOY, **small(**cfg))
