@@ -6,10 +6,12 @@ For quick experiments between runs of the full harness (benchmarks/run.py), e.g.
     zcat ../shared/data/enwiki-text8like.gz > /tmp/big.txt
     python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --workers 2 hs=1 negative=0
     python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --workers 2 hs=1 negative=0 --hot-rows 0
+    python benchmarks/engine_timing.py /tmp/big.txt --epochs 5 --evaluate combine_windows=3
 
 Extra ``key=value`` arguments are Word2Vec parameters (integers or floats). ``--hot-rows`` and
 ``--hot-sync-words`` override the per-thread cache of the most used output rows (see
-cyw2v.model). Prints words/s of wall time and the CPU time per wall second.
+cyw2v.model). Prints words/s of wall time and the CPU time per wall second, and with
+``--evaluate`` the packaged analogy (30k most frequent words), WS-353 and SimLex-999 scores.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--hot-rows", type=int, default=None)
     ap.add_argument("--hot-sync-words", type=int, default=None)
+    ap.add_argument("--evaluate", action="store_true", help="also score the vectors")
     ap.add_argument("params", nargs="*", help="extra Word2Vec parameters as key=value")
     args = ap.parse_args()
     extra = {k: _value(v) for k, v in (p.split("=", 1) for p in args.params)}
@@ -50,6 +53,10 @@ def main() -> None:
     print(f"sg={args.sg} workers={args.workers} hot_rows={model_module._HOT_ROWS} "
           f"sync={model_module._HOT_SYNC_WORDS} {extra}: {raw / wall / 1e6:.3f}M words/s, "
           f"cpu/wall {cpu / wall:.2f}")
+    if args.evaluate:
+        scores = model.wv.evaluate_standard(restrict_vocab=30000)
+        print(f"analogy {scores['analogy']:.4f}  WS-353 {scores['ws353_spearman']:.4f}  "
+              f"SimLex {scores['simlex_spearman']:.4f}")
 
 
 if __name__ == "__main__":
