@@ -552,6 +552,7 @@ cdef void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
         for c in range(n_targets):   # word2vec.c skips a draw of the target itself
             if noise == targets[c]:
                 is_target = 1
+                break
         if is_target:
             continue
         w.rows[T] = hot_row(&w.hot_neg, noise, d)
@@ -766,7 +767,7 @@ cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, in
     cdef int wins[MAX_COMBINE]
     cdef int32_t word
     cdef float alpha
-    cdef int block = net.combine if net.sg and net.batch_window else 1
+    cdef int block = net.combine   # the Engine keeps it 1 unless skip-gram with batch_window
     for i in range(n):
         word = words[i]
         if (rng_next(&w.rng) >> 32) < net.keep_threshold[word]:
