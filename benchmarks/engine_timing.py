@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--hot-sync-words", type=int, default=None)
     ap.add_argument("--evaluate", action="store_true", help="also score the vectors")
     ap.add_argument("params", nargs="*", help="extra Word2Vec parameters as key=value")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     extra = {k: _value(v) for k, v in (p.split("=", 1) for p in args.params)}
     if args.hot_rows is not None:
         model_module._HOT_ROWS = args.hot_rows

@@ -36,7 +36,8 @@ def test_gensim_defaults():
                                  dict(alpha=float("nan")), dict(min_alpha=1.0), dict(batch_words=0),
                                  dict(sg=1, combine_windows=0), dict(sg=1, combine_windows=17),
                                  dict(sg=1, combine_windows=2.0), dict(sg=0, combine_windows=2),
-                                 dict(sg=1, batch_window=False, combine_windows=2)])
+                                 dict(sg=1, batch_window=False, combine_windows=2),
+                                 dict(batch_window=2), dict(batch_window="yes")])
 def test_nonsense_parameters_fail_at_construction(bad):
     with pytest.raises(ValueError):
         Word2Vec(**bad)
@@ -49,6 +50,25 @@ def test_nonsense_parameters_fail_at_construction(bad):
                                              (dict(sg=1, hs=1, combine_windows=5), 5)])
 def test_combine_windows_resolves_to_centres_per_block(params, expected):
     assert Word2Vec(**params).centres_per_block == expected
+
+
+@pytest.mark.parametrize("params,expected", [(dict(sg=1), True), (dict(sg=1, hs=1, negative=0), False),
+                                             (dict(sg=1, hs=1), False), (dict(sg=1, softmax=True), True),
+                                             (dict(sg=1, hs=1, batch_window=True), True),
+                                             (dict(sg=1, batch_window=False), False),
+                                             (dict(sg=1, hs=1, combine_windows=1), False),
+                                             (dict(sg=1, hs=1, combine_windows=2), True)])
+def test_batch_window_resolves(params, expected):
+    assert Word2Vec(**params).batches_windows is expected
+
+
+def test_skipgram_hs_trains_per_pair_by_default():
+    """The resolved batch_window reaches the engine: SG-HS by default is the per-pair run."""
+    default = Word2Vec(TOY, **small(sg=1, hs=1, negative=0))
+    pairs = Word2Vec(TOY, **small(sg=1, hs=1, negative=0, batch_window=False))
+    batched = Word2Vec(TOY, **small(sg=1, hs=1, negative=0, batch_window=True))
+    assert np.array_equal(default.wv.vectors, pairs.wv.vectors)
+    assert not np.array_equal(default.wv.vectors, batched.wv.vectors)
 
 
 def test_softmax_counts_as_an_objective():
@@ -92,6 +112,7 @@ def test_train_without_vocab_is_clear():
 
 # ------------------------------------------------------------------ determinism
 @pytest.mark.parametrize("cfg", [dict(sg=1), dict(sg=0), dict(sg=1, hs=1, negative=0),
+                                 dict(sg=1, hs=1, negative=0, batch_window=True),
                                  dict(sg=1, batch_window=False), dict(sg=0, cbow_mean=0),
                                  dict(sg=1, combine_windows=1), dict(sg=1, hs=1, combine_windows=4)])
 def test_workers1_seeded_runs_are_bitwise_identical(cfg):
