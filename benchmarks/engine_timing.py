@@ -9,8 +9,8 @@ For quick experiments between runs of the full harness (benchmarks/run.py), e.g.
     python benchmarks/engine_timing.py /tmp/big.txt --epochs 5 --evaluate combine_windows=3
 
 Extra ``key=value`` arguments are Word2Vec parameters (integers or floats). ``--hot-rows`` and
-``--hot-sync-words`` override the per-thread cache of the most used output rows (see
-cyw2v.model). Prints words/s of wall time and the CPU time per wall second, and with
+``--hot-sync-words`` override the per-thread cache of the most used output rows, which
+cyw2v.model uses with hs=1 only. Prints words/s of wall time and the CPU time per wall second, and with
 ``--evaluate`` the packaged analogy (30k most frequent words), WS-353 and SimLex-999 scores.
 """
 from __future__ import annotations

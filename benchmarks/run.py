@@ -716,7 +716,8 @@ def scaling_table(result: Dict[str, Any]) -> str:
                         + " | ".join(fmt_rate(x) for x in rates) + " |")
                 if len(workers) > 1:
                     a, b = rates[-1], rates[0]
-                    line += f" {fmt_ratio(a / b if a and b else None)} |"
+                    ratio = result.get("paired", {}).get(mode, {}).get(config, {}).get(corpus)
+                    line += f" {fmt_ratio(ratio if ratio is not None else (a / b if a and b else None))} |"
                 rows.append(line)
             if len(corpora) > 1:
                 big, small = corpora[-1], corpora[0]
@@ -997,19 +998,32 @@ def run_scaling(args: argparse.Namespace, runner: Runner, corpus: str) -> Dict[s
     corpora.sort(key=lambda c: words[c])
     epochs = args.scaling_epochs or args.epochs
     repeat = args.scaling_repeat or args.repeat
+    workers = args.scaling_workers
     rates: Dict[str, Dict[str, Dict[str, Dict[str, Optional[float]]]]] = {}
+    paired: Dict[str, Dict[str, Dict[str, Optional[float]]]] = {}
     for mode in args.scaling_input_modes:
-        rates[mode] = {}
+        rates[mode], paired[mode] = {}, {}
         for config in args.scaling_configs:
-            rates[mode][config] = {}
+            rates[mode][config], paired[mode][config] = {}, {}
             for c in corpora:
-                rates[mode][config][c] = {}
-                for w in args.scaling_workers:
-                    runs = runner.run("cyw2v", config, c, make_params(args, config, w, epochs), repeat,
-                                      False, None, mode)
-                    rates[mode][config][c][str(w)] = _med(summarize(runs), "words_per_s")
-    return {"corpora": corpora, "words": words, "workers": args.scaling_workers, "epochs": epochs,
-            "repeat": repeat, "modes": args.scaling_input_modes, "rates": rates}
+                cell: Dict[int, List[Dict[str, Any]]] = {}
+                # Round r runs every worker count once, so slow drift of the shared machine
+                # hits them alike; the ratio is the median of the per-round ratios.
+                for r in range(1, repeat + 1):
+                    for w in workers:
+                        cell[w] = runner.run("cyw2v", config, c, make_params(args, config, w, epochs),
+                                             r, False, None, mode)
+                rates[mode][config][c] = {str(w): _med(summarize(cell[w]), "words_per_s") for w in workers}
+                paired[mode][config][c] = _paired_ratio(cell[workers[-1]], cell[workers[0]])
+    return {"corpora": corpora, "words": words, "workers": workers, "epochs": epochs,
+            "repeat": repeat, "modes": args.scaling_input_modes, "rates": rates, "paired": paired}
+
+
+def _paired_ratio(runs: List[Dict[str, Any]], base: List[Dict[str, Any]]) -> Optional[float]:
+    """Median over rounds of words/s of ``runs[i]`` / ``base[i]`` (rounds where both ran)."""
+    ratios = [a["words_per_s"] / b["words_per_s"] for a, b in zip(runs, base)
+              if a.get("ok") and b.get("ok") and a.get("words_per_s") and b.get("words_per_s")]
+    return statistics.median(ratios) if ratios else None
 
 
 def render(args: argparse.Namespace, machine: Dict[str, Any], corpus: str, words: int, systems: Sequence[str],
@@ -1036,8 +1050,9 @@ def render(args: argparse.Namespace, machine: Dict[str, Any], corpus: str, words
         parts += ["", config_table(config, systems, entry["systems"], entry["cyw2v_vs"], args.repeat)]
     if scaling:
         parts += ["", f"**Scaling** (cyw2v words/s, {scaling['epochs']} epoch(s), "
-                      f"median of {scaling['repeat']} run(s); input `file` is `corpus_file`, the engine without "
-                      f"the reader thread of `iterable`)", "",
+                      f"median of {scaling['repeat']} run(s), the worker counts alternating run by run; the ratio "
+                      f"is the median of the per-round ratios; input `file` is `corpus_file`, the engine "
+                      f"without the reader thread of `iterable`)", "",
                   scaling_table(scaling)]
     return "\n".join(parts) + "\n"
 

@@ -19,9 +19,12 @@ from .vocab import (Vocabulary, alias_table, check_corpus_iterable, check_senten
 
 logger = logging.getLogger(__name__)
 
-# With several workers, each keeps a private copy of the most used output rows (frequent
-# words, Huffman nodes near the root) and merges its changes every _HOT_SYNC_WORDS kept
-# words: two cores writing the same cache lines for every word cost more than the maths.
+# With several workers and hierarchical softmax, each keeps a private copy of the most used
+# output rows (the Huffman nodes near the root, and with negative sampling as well the
+# frequent words' rows) and merges its changes every _HOT_SYNC_WORDS kept words: every
+# pair's path passes the root, and without the copies two workers ran SG-HS ~3x slower.
+# Negative sampling alone runs without them: there the copying cost 3-6% more than the
+# shared cache lines it saved (BENCHMARKS.md, "Threads").
 _HOT_ROWS = 1024
 _HOT_SYNC_WORDS = 1024
 
@@ -369,7 +372,7 @@ class Word2Vec:
                             window=self.window, shrink_windows=self.shrink_windows,
                             negative=self.negative, hs=self.hs, softmax=self.softmax,
                             batch_window=int(self.batches_windows), compute_loss=int(compute_loss),
-                            hot_rows=_HOT_ROWS if self.workers > 1 else 0,
+                            hot_rows=_HOT_ROWS if self.workers > 1 and self.hs else 0,
                             hot_sync_words=_HOT_SYNC_WORDS, combine=self.centres_per_block)
 
     # ------------------------------------------------------------------ training

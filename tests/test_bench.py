@@ -84,6 +84,15 @@ def test_missing_corpus_exits_with_message(tmp_path):
     assert "corpus not found" in proc.stderr and "bench-quick" in proc.stderr
 
 
+def test_paired_ratio_is_the_median_of_round_ratios():
+    def runs(*rates):
+        return [{"ok": r is not None, "words_per_s": r} for r in rates]
+    # medians of each side would give 300/100 = 3; the rounds say 2, 2 and 4
+    assert bench._paired_ratio(runs(200, 300, 400), runs(100, 150, 100)) == 2.0
+    assert bench._paired_ratio(runs(200, None, 400), runs(100, 150, 100)) == 3.0
+    assert bench._paired_ratio(runs(None), runs(100)) is None
+
+
 @pytest.mark.slow
 def test_smoke_run_writes_tables(tmp_path):
     """1 epoch on the packaged 1.7M-word corpus, vector_size 50: cyw2v (+ gensim when installed)."""
@@ -135,3 +144,5 @@ def test_smoke_run_writes_tables(tmp_path):
     for mode in ("file", "iterable"):
         (corpus_rates,) = result["scaling"]["rates"][mode]["cbow-ns"].values()
         assert set(corpus_rates) == {"1", "2"} and all(v > 0 for v in corpus_rates.values())
+        (ratio,) = result["scaling"]["paired"][mode]["cbow-ns"].values()
+        assert ratio > 0
