@@ -50,7 +50,7 @@ def main() -> None:
     t, cpu = time.perf_counter(), time.process_time()
     _, raw = model.train(corpus_file=args.corpus, total_words=model.corpus_total_words)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
-    print(f"sg={args.sg} workers={args.workers} hot_rows={model_module._HOT_ROWS} "
+    print(f"sg={args.sg} workers={args.workers} hot_rows={model._hot_rows()} "
           f"sync={model_module._HOT_SYNC_WORDS} {extra}: {raw / wall / 1e6:.3f}M words/s, "
           f"cpu/wall {cpu / wall:.2f}")
     if args.evaluate:

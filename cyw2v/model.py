@@ -79,6 +79,12 @@ def _check_float(name: str, value: Any, low: float, strict: bool) -> float:
     return v
 
 
+def _check_flag(name: str, value: Any) -> int:
+    if value not in (0, 1, True, False):
+        raise ValueError(f"{name} must be 0/1 (or a bool), got {value!r}")
+    return int(value)
+
+
 def validate_params(p: Dict[str, Any]) -> Dict[str, Any]:
     """Check every parameter; raise ValueError naming the first bad one."""
     q = dict(p)
@@ -97,13 +103,10 @@ def validate_params(p: Dict[str, Any]) -> Dict[str, Any]:
     q["min_alpha"] = _check_float("min_alpha", p["min_alpha"], 0.0, strict=False)
     q["sample"] = _check_float("sample", p["sample"], 0.0, strict=False)
     q["ns_exponent"] = _check_float("ns_exponent", p["ns_exponent"], -math.inf, strict=True)
-    for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "compute_loss", "shrink_windows",
-                 "softmax", "batch_window"):
-        if name == "batch_window" and p[name] is None:
-            continue
-        if p[name] not in (0, 1, True, False):
-            raise ValueError(f"{name} must be 0/1 (or a bool), got {p[name]!r}")
-        q[name] = int(p[name])
+    for name in ("sg", "hs", "cbow_mean", "sorted_vocab", "compute_loss", "shrink_windows", "softmax"):
+        q[name] = _check_flag(name, p[name])
+    if p["batch_window"] is not None:   # None: resolved later, see Word2Vec.batches_windows
+        q["batch_window"] = _check_flag("batch_window", p["batch_window"])
     if p["combine_windows"] is not None:
         q["combine_windows"] = _check_int("combine_windows", p["combine_windows"], 1)
         if q["combine_windows"] > _core.MAX_COMBINED_CENTRES:
@@ -372,8 +375,12 @@ class Word2Vec:
                             window=self.window, shrink_windows=self.shrink_windows,
                             negative=self.negative, hs=self.hs, softmax=self.softmax,
                             batch_window=int(self.batches_windows), compute_loss=int(compute_loss),
-                            hot_rows=_HOT_ROWS if self.workers > 1 and self.hs else 0,
+                            hot_rows=self._hot_rows(),
                             hot_sync_words=_HOT_SYNC_WORDS, combine=self.centres_per_block)
+
+    def _hot_rows(self) -> int:
+        """Output rows each worker keeps a private copy of (see _HOT_ROWS)."""
+        return _HOT_ROWS if self.workers > 1 and self.hs else 0
 
     # ------------------------------------------------------------------ training
     def fit(self, corpus: Optional[Corpus] = None, corpus_file: Optional[str] = None) -> "Word2Vec":
