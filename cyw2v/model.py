@@ -28,10 +28,6 @@ logger = logging.getLogger(__name__)
 _HOT_ROWS = 1024
 _HOT_SYNC_WORDS = 1024
 
-# corpus_file mode splits each epoch into pieces of about this many bytes (at least one per
-# worker); small enough that the last piece of an epoch ends soon after the others.
-_FILE_PIECE_BYTES = 1 << 20
-
 Corpus = Iterable[Sequence[str]]
 
 
@@ -577,30 +573,19 @@ class Word2Vec:
     def _train_epoch_file(self, engine, path, epoch, schedule, report_delay, bar):
         size = os.path.getsize(path)
         n = self.workers
-        # Workers take pieces from a shared counter rather than one fixed range each, so a
-        # worker slowed by the machine does not leave the others idle at the epoch's end.
-        pieces = max(n, -(-size // _FILE_PIECE_BYTES))
-        bounds = [size * i // pieces for i in range(pieces + 1)]
-        unclaimed = iter(range(pieces))
-        claim = threading.Lock()
+        bounds = [size * i // n for i in range(n + 1)]
         progress = np.zeros((n, 8), dtype=np.int64)  # one cache line per worker
+        a0, a1 = schedule.alpha(epoch, 0.0), schedule.alpha(epoch, 1.0)
         done_q: "queue.Queue" = queue.Queue()
         index = self._token_index()
         encoded_path = os.fsencode(path)
 
         def worker(i: int):
             try:
-                while not engine.stopped:
-                    with claim:
-                        k = next(unclaimed, None)
-                    if k is None:
-                        break
-                    a0 = schedule.alpha(epoch, bounds[k] / size)
-                    a1 = schedule.alpha(epoch, bounds[k + 1] / size)
-                    raw, kept, loss, terms = engine.train_file_range(
-                        index, encoded_path, bounds[k], bounds[k + 1], a0, a1,
-                        self._job_seed(epoch, k), self.batch_words, progress[i])
-                    done_q.put(("job", raw, kept, loss, terms))
+                raw, kept, loss, terms = engine.train_file_range(
+                    index, encoded_path, bounds[i], bounds[i + 1], a0, a1,
+                    self._job_seed(epoch, i), self.batch_words, progress[i])
+                done_q.put(("job", raw, kept, loss, terms))
             except BaseException as exc:  # noqa: BLE001
                 engine.request_stop()
                 done_q.put(("error", exc))

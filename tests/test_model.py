@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from cyw2v import Callback, LineSentence, Text8Corpus, Word2Vec, _core
-import cyw2v.model as model_module
 from cyw2v.model import PARAM_DEFAULTS, _Schedule
 
 TOY = [["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"],
@@ -254,11 +253,8 @@ def test_missing_file_is_clear(tmp_path):
 
 
 # ------------------------------------------------------------------ corpus_file mode
-@pytest.mark.parametrize("piece_bytes", [1 << 20, 37])
 @pytest.mark.parametrize("workers", [1, 2, 3, 5, 7])
-def test_corpus_file_ranges_count_every_token_once(tmp_path, monkeypatch, workers, piece_bytes):
-    # 37-byte pieces: far more pieces than workers, most of them cutting a token
-    monkeypatch.setattr(model_module, "_FILE_PIECE_BYTES", piece_bytes)
+def test_corpus_file_ranges_count_every_token_once(tmp_path, workers):
     rng = np.random.default_rng(workers)
     vocab = ["a", "bb", "ccc", "dddd", "é", "long" * 20]
     lines = []
@@ -273,54 +269,6 @@ def test_corpus_file_ranges_count_every_token_once(tmp_path, monkeypatch, worker
     assert m.corpus_total_words == n_tokens
     kept, raw = m.train(corpus_file=str(path), epochs=2)
     assert raw == 2 * n_tokens and kept == 2 * n_tokens
-
-
-def test_corpus_file_pieces_follow_the_schedule_and_are_reproducible(tmp_path, monkeypatch):
-    """Each piece of an epoch gets its own seed and the learning rate of its span of the
-    epoch, the pieces tile the file, and a worker's progress row adds up over its pieces."""
-    path = tmp_path / "corpus.txt"
-    path.write_text("\n".join(" ".join(s) for s in TOY), encoding="utf-8")
-    monkeypatch.setattr(model_module, "_FILE_PIECE_BYTES", 200)
-    calls = []
-
-    def spy(engine, index, path_, start, end, a0, a1, seed, max_sentence, progress):
-        calls.append((start, end, a0, a1, seed))
-        return engine.train_file_range(index, path_, start, end, a0, a1, seed, max_sentence, progress)
-
-    a = Word2Vec(corpus_file=str(path), **small(epochs=1, alpha=0.05, min_alpha=0.01))
-    b = Word2Vec(corpus_file=str(path), **small(epochs=1, alpha=0.05, min_alpha=0.01))
-    assert np.array_equal(a.wv.vectors, b.wv.vectors)
-    m = Word2Vec(**small(epochs=1, alpha=0.05, min_alpha=0.01)).build_vocab(corpus_file=str(path))
-    engine = m._engine(False)
-    size = path.stat().st_size
-    pieces = -(-size // 200)
-    m._engine = lambda compute_loss: _Spy(engine, spy)
-    m.train(corpus_file=str(path))
-    assert len(calls) == pieces and len({c[4] for c in calls}) == pieces
-    assert calls[0][0] == 0 and calls[-1][1] == size
-    assert all(calls[i][1] == calls[i + 1][0] for i in range(pieces - 1))
-    for start, end, a0, a1, _ in calls:
-        assert a0 == pytest.approx(0.05 - 0.04 * start / size)
-        assert a1 == pytest.approx(0.05 - 0.04 * end / size)
-    progress = np.zeros(8, dtype=np.int64)
-    raw1 = engine.train_file_range(m._token_index(), str(path).encode(), 0, size // 2, 0.01, 0.01,
-                                   1, 10000, progress)[0]
-    raw2 = engine.train_file_range(m._token_index(), str(path).encode(), size // 2, size, 0.01, 0.01,
-                                   2, 10000, progress)[0]
-    assert raw1 + raw2 == sum(map(len, TOY)) and progress[0] == raw1 + raw2 and progress[1] == size
-
-
-class _Spy:
-    """An Engine stand-in that records train_file_range calls and forwards everything."""
-
-    def __init__(self, engine, train_file_range):
-        self._engine, self._train_file_range = engine, train_file_range
-
-    def train_file_range(self, *args):
-        return self._train_file_range(self._engine, *args)
-
-    def __getattr__(self, name):
-        return getattr(self._engine, name)
 
 
 def test_corpus_file_matches_iterable_vocabulary(tmp_path, text_files):
