@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from cyw2v import Callback, LineSentence, Text8Corpus, Word2Vec, _core
-from cyw2v.model import PARAM_DEFAULTS, _Schedule
+from cyw2v import model as model_module
+from cyw2v.model import PARAM_DEFAULTS, _Schedule, padded_width
 
 TOY = [["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"],
        ["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "and", "a", "cat"]] * 40
@@ -121,6 +122,55 @@ def test_workers1_seeded_runs_are_bitwise_identical(cfg):
     assert np.array_equal(a.wv.vectors, b.wv.vectors)
     c = Word2Vec(TOY, **small(seed=4, **cfg))
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+
+
+# ------------------------------------------------------------------ padded rows
+@pytest.mark.parametrize("d", [1, 10, 16, 30, 50, 64, 100, 200, 300])
+def test_padded_width_rule(d):
+    width = padded_width(d)
+    assert width == d or (width % 16 == 0 and d < width < d + 16 and width - d <= d / 8)
+    if d % 16 and -(-d // 16) * 16 - d <= d / 8:
+        assert width % 16 == 0   # padded whenever the rule allows
+
+
+OBJECTIVES = [dict(sg=1), dict(sg=0), dict(sg=0, cbow_mean=0), dict(sg=1, hs=1, negative=0),
+              dict(sg=0, hs=1, negative=0), dict(sg=1, softmax=True, negative=0),
+              dict(sg=1, combine_windows=4), dict(sg=1, hs=1, negative=3)]
+
+
+@pytest.mark.parametrize("cfg", OBJECTIVES)
+def test_padded_rows_train_like_packed_rows_and_padding_stays_zero(cfg, monkeypatch):
+    """d=30 trains on 32-float rows; the result equals training on packed 30-float rows up to
+    float rounding, the padding columns stay exactly zero and the published arrays are views
+    of the storage the engine wrote (no copies)."""
+    padded = Word2Vec(**small(vector_size=30, **cfg)).build_vocab(TOY)
+    published = {name: padded._published(name) for name in model_module._MATRICES}
+    padded.train(TOY, total_examples=len(TOY))
+    for name, view in published.items():
+        storage = padded._storage[name]
+        assert padded._published(name) is view
+        assert view.size == 0 or np.shares_memory(view, storage)
+        assert storage.shape == (view.shape[0], 32)
+        assert storage.size == 0 or storage.ctypes.data % 64 == 0
+        assert not np.any(storage[:, 30:])
+    monkeypatch.setattr(model_module, "_MAX_PADDING", 0.0)
+    packed = Word2Vec(TOY, **small(vector_size=30, **cfg))
+    assert packed._storage["vectors"].shape[1] == 30
+    for name in model_module._MATRICES:
+        np.testing.assert_allclose(padded._published(name), packed._published(name), rtol=1e-4, atol=1e-6)
+
+
+def test_replaced_matrices_are_copied_into_padded_storage():
+    m = Word2Vec(**small(vector_size=30)).build_vocab(TOY)
+    mine = np.asfortranarray(np.random.default_rng(0).uniform(-0.1, 0.1, (len(m.wv), 30)))
+    m.wv.vectors = mine
+    m.train(TOY, total_examples=len(TOY))
+    assert m.wv.vectors.dtype == np.float32 and np.shares_memory(m.wv.vectors, m._storage["vectors"])
+    assert not np.allclose(m.wv.vectors, mine, atol=1e-3)   # trained from the user's values ...
+    assert np.abs(m.wv.vectors - mine).max() < 0.5           # ... not from scratch
+    m.syn1neg = np.zeros((len(m.wv), 29), np.float32)
+    with pytest.raises(ValueError, match="syn1neg has shape"):
+        m.train(TOY, total_examples=len(TOY))
 
 
 def test_fit_returns_self_and_trains():
