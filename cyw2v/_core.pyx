@@ -1021,8 +1021,9 @@ cdef class Engine:
 
         A token belongs to the range its first byte falls in; '\\n' ends a sentence and
         sentences longer than max_sentence are split. Alpha moves alpha0 -> alpha1 by the
-        fraction of the range consumed. ``progress[0]`` receives raw words read so far and
-        ``progress[1]`` bytes consumed. Returns (raw_words, kept_words, loss, loss_terms).
+        fraction of the range consumed. Raw words read so far are added to ``progress[0]`` and
+        bytes consumed to ``progress[1]``, so one worker's calls accumulate in one row.
+        Returns (raw_words, kept_words, loss, loss_terms).
         """
         cdef Scratch w
         cdef FILE* f
@@ -1037,6 +1038,7 @@ cdef class Engine:
         cdef double span = <double>(end - start) if end > start else 1.0
         cdef double frac, alpha
         cdef const char* cpath = path
+        cdef int64_t words_before, bytes_before
         buf = tok = NULL
         pending = NULL
         memset(&w, 0, sizeof(Scratch))
@@ -1044,6 +1046,7 @@ cdef class Engine:
             raise ValueError("max_sentence must be >= 1")
         if progress.shape[0] < 2:
             raise ValueError("progress needs two slots")
+        words_before, bytes_before = progress[0], progress[1]
         with nogil:
             f = fopen(cpath, "rb")
             if f == NULL:
@@ -1085,8 +1088,8 @@ cdef class Engine:
                                     alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
                                     kept += train_sentence(&self.net, &w, pending, npend, alpha, alpha)
                                     npend = 0
-                                    progress[0] = raw
-                                    progress[1] = pos + <int64_t>b - start
+                                    progress[0] = words_before + raw
+                                    progress[1] = bytes_before + pos + <int64_t>b - start
                                     if self.net.stop_flag[0]:
                                         done = 1
                                         break
@@ -1112,8 +1115,8 @@ cdef class Engine:
                             npend += 1
                     if npend > 0 and not self.net.stop_flag[0]:
                         kept += train_sentence(&self.net, &w, pending, npend, alpha1, alpha1)
-                    progress[0] = raw
-                    progress[1] = end - start
+                    progress[0] = words_before + raw
+                    progress[1] = bytes_before + end - start
                 scratch_free(&self.net, &w)
                 free(buf)
                 free(tok)

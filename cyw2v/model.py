@@ -1,6 +1,7 @@
 """The Word2Vec model: parameters, vocabulary, weights and the multi-threaded trainer."""
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
@@ -37,6 +38,13 @@ _HOT_SYNC_WORDS = 1024
 _ROW_FLOATS = 16
 _MAX_PADDING = 1 / 8
 _MATRICES = ("vectors", "syn1neg", "syn1", "syn1softmax")
+
+# corpus_file mode cuts each epoch into pieces of about this many bytes. Each worker owns a
+# contiguous share of them and trains it front to back; a worker whose share is done takes
+# pieces from the back of the largest share left. So the workers stay in different parts of
+# the text (the same article's words in both would share rows) until the end of the epoch,
+# and a worker slowed by the machine does not leave the others idle there.
+_FILE_PIECE_BYTES = 1 << 19
 
 Corpus = Iterable[Sequence[str]]
 
@@ -610,19 +618,32 @@ class Word2Vec:
     def _train_epoch_file(self, engine, path, epoch, schedule, report_delay, bar):
         size = os.path.getsize(path)
         n = self.workers
-        bounds = [size * i // n for i in range(n + 1)]
+        n_pieces = max(n, -(-size // _FILE_PIECE_BYTES))
+        bounds = [size * k // n_pieces for k in range(n_pieces + 1)]
+        pieces = _PieceQueue(n_pieces, n)
         progress = np.zeros((n, 8), dtype=np.int64)  # one cache line per worker
-        a0, a1 = schedule.alpha(epoch, 0.0), schedule.alpha(epoch, 1.0)
         done_q: "queue.Queue" = queue.Queue()
         index = self._token_index()
         encoded_path = os.fsencode(path)
 
+        def alphas(k: int) -> Tuple[float, float]:
+            """Learning rates at the start and end of piece k: its share's progress there
+            (all shares advance together)."""
+            first, end = pieces.share_of(k)
+            span = max(bounds[end] - bounds[first], 1)
+            return (schedule.alpha(epoch, (bounds[k] - bounds[first]) / span),
+                    schedule.alpha(epoch, (bounds[k + 1] - bounds[first]) / span))
+
         def worker(i: int):
             try:
-                raw, kept, loss, terms = engine.train_file_range(
-                    index, encoded_path, bounds[i], bounds[i + 1], a0, a1,
-                    self._job_seed(epoch, i), self.batch_words, progress[i])
-                done_q.put(("job", raw, kept, loss, terms))
+                while not engine.stopped:
+                    k = pieces.take(i)
+                    if k is None:
+                        break
+                    raw, kept, loss, terms = engine.train_file_range(
+                        index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
+                        self._job_seed(epoch, k), self.batch_words, progress[i])
+                    done_q.put(("job", raw, kept, loss, terms))
             except BaseException as exc:  # noqa: BLE001
                 engine.request_stop()
                 done_q.put(("error", exc))
@@ -749,6 +770,35 @@ class Word2Vec:
         if V:
             model._prepare_tables()
         return model
+
+
+class _PieceQueue:
+    """Pieces 0..n_pieces-1 dealt to n_workers: worker i owns the contiguous share
+    [n_pieces*i//n_workers, n_pieces*(i+1)//n_workers), takes its own pieces from the front,
+    then steals from the back of the share with the most pieces left. Thread-safe."""
+
+    def __init__(self, n_pieces: int, n_workers: int) -> None:
+        self._starts = [n_pieces * i // n_workers for i in range(n_workers + 1)]
+        self._left = [[self._starts[i], self._starts[i + 1]] for i in range(n_workers)]
+        self._lock = threading.Lock()
+
+    def share_of(self, piece: int) -> Tuple[int, int]:
+        """(first, end) pieces of the share that holds ``piece``."""
+        i = bisect.bisect_right(self._starts, piece) - 1
+        return self._starts[i], self._starts[i + 1]
+
+    def take(self, worker: int) -> Optional[int]:
+        """The next piece for ``worker``, or None when every piece has been taken."""
+        with self._lock:
+            own = self._left[worker]
+            if own[0] < own[1]:
+                own[0] += 1
+                return own[0] - 1
+            victim = max(self._left, key=lambda share: share[1] - share[0])
+            if victim[0] < victim[1]:
+                victim[1] -= 1
+                return victim[1]
+            return None
 
 
 class _Schedule:

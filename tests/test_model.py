@@ -303,8 +303,11 @@ def test_missing_file_is_clear(tmp_path):
 
 
 # ------------------------------------------------------------------ corpus_file mode
+@pytest.mark.parametrize("piece_bytes", [1 << 19, 37])
 @pytest.mark.parametrize("workers", [1, 2, 3, 5, 7])
-def test_corpus_file_ranges_count_every_token_once(tmp_path, workers):
+def test_corpus_file_ranges_count_every_token_once(tmp_path, monkeypatch, workers, piece_bytes):
+    # 37-byte pieces: far more pieces than workers, most of them cutting a token
+    monkeypatch.setattr(model_module, "_FILE_PIECE_BYTES", piece_bytes)
     rng = np.random.default_rng(workers)
     vocab = ["a", "bb", "ccc", "dddd", "é", "long" * 20]
     lines = []
@@ -319,6 +322,87 @@ def test_corpus_file_ranges_count_every_token_once(tmp_path, workers):
     assert m.corpus_total_words == n_tokens
     kept, raw = m.train(corpus_file=str(path), epochs=2)
     assert raw == 2 * n_tokens and kept == 2 * n_tokens
+
+
+def test_piece_queue_deals_shares_then_steals_from_the_back():
+    q = model_module._PieceQueue(10, 3)   # shares [0, 3), [3, 6), [6, 10)
+    assert [q.share_of(k) for k in (0, 2, 3, 5, 6, 9)] == [(0, 3), (0, 3), (3, 6), (3, 6), (6, 10), (6, 10)]
+    assert [q.take(0) for _ in range(3)] == [0, 1, 2]
+    assert [q.take(2), q.take(2)] == [6, 7]
+    assert q.take(0) == 5          # own share done: the back of the largest share left, [3, 6)
+    assert q.take(1) == 3          # the owner still takes from the front
+    assert q.take(0) == 9          # now [8, 10) is the largest
+    assert [q.take(2), q.take(1)] == [8, 4]
+    assert [q.take(i) for i in range(3)] == [None, None, None]
+
+
+def test_piece_queue_hands_out_every_piece_once_under_threads():
+    import threading
+    q = model_module._PieceQueue(5000, 8)
+    got = [[] for _ in range(8)]
+
+    def drain(i):
+        while (k := q.take(i)) is not None:
+            got[i].append(k)
+
+    threads = [threading.Thread(target=drain, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flat = sorted(k for g in got for k in g)
+    assert flat == list(range(5000))
+
+
+def test_corpus_file_pieces_follow_the_schedule_and_are_reproducible(tmp_path, monkeypatch):
+    """Each piece gets its own seed and the learning rate of its span of its worker's share
+    (one share with workers=1), the pieces tile the file, and a worker's progress row adds
+    up over its pieces."""
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(" ".join(s) for s in TOY), encoding="utf-8")
+    monkeypatch.setattr(model_module, "_FILE_PIECE_BYTES", 200)
+    a = Word2Vec(corpus_file=str(path), **small(epochs=1, alpha=0.05, min_alpha=0.01))
+    b = Word2Vec(corpus_file=str(path), **small(epochs=1, alpha=0.05, min_alpha=0.01))
+    assert np.array_equal(a.wv.vectors, b.wv.vectors)
+    size = path.stat().st_size
+    pieces = -(-size // 200)
+    for workers in (1, 2):
+        calls = []
+        m = Word2Vec(**small(epochs=1, alpha=0.05, min_alpha=0.01, workers=workers))
+        m.build_vocab(corpus_file=str(path))
+        engine = m._engine(False)
+        m._engine = lambda compute_loss: _Spy(engine, calls)
+        m.train(corpus_file=str(path))
+        calls.sort()
+        assert len(calls) == pieces and len({c[4] for c in calls}) == pieces
+        assert calls[0][0] == 0 and calls[-1][1] == size
+        assert all(calls[i][1] == calls[i + 1][0] for i in range(pieces - 1))
+        share_bounds = [calls[pieces * i // workers][0] for i in range(workers)] + [size]
+        for start, end, a0, a1, _ in calls:
+            i = max(j for j in range(workers) if share_bounds[j] <= start)
+            lo, span = share_bounds[i], share_bounds[i + 1] - share_bounds[i]
+            assert a0 == pytest.approx(0.05 - 0.04 * (start - lo) / span)
+            assert a1 == pytest.approx(0.05 - 0.04 * (end - lo) / span)
+    progress = np.zeros(8, dtype=np.int64)
+    raw1 = engine.train_file_range(m._token_index(), str(path).encode(), 0, size // 2, 0.01, 0.01,
+                                   1, 10000, progress)[0]
+    raw2 = engine.train_file_range(m._token_index(), str(path).encode(), size // 2, size, 0.01, 0.01,
+                                   2, 10000, progress)[0]
+    assert raw1 + raw2 == sum(map(len, TOY)) and progress[0] == raw1 + raw2 and progress[1] == size
+
+
+class _Spy:
+    """An Engine stand-in that records train_file_range calls and forwards everything."""
+
+    def __init__(self, engine, calls):
+        self._engine, self._calls = engine, calls
+
+    def train_file_range(self, index, path, start, end, a0, a1, seed, max_sentence, progress):
+        self._calls.append((start, end, a0, a1, seed))
+        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, max_sentence, progress)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
 
 
 def test_corpus_file_matches_iterable_vocabulary(tmp_path, text_files):
