@@ -94,6 +94,11 @@ def test_paired_ratio_is_the_median_of_round_ratios():
 
 
 @pytest.mark.slow
+def test_repeats_get_consecutive_seeds_unless_same_seed():
+    assert [bench.run_seed(1, rep, False) for rep in range(3)] == [1, 2, 3]
+    assert [bench.run_seed(7, rep, True) for rep in range(3)] == [7, 7, 7]
+
+
 def test_smoke_run_writes_tables(tmp_path):
     """1 epoch on the packaged 1.7M-word corpus, vector_size 50: cyw2v (+ gensim when installed)."""
     systems = ["cyw2v"] + (["gensim"] if HAVE_GENSIM else [])
@@ -140,6 +145,7 @@ def test_smoke_run_writes_tables(tmp_path):
     runs = result["runs"]
     assert all(r["ok"] and r["corpus_words"] == 1_690_877 for r in runs)
     assert {r["system"] for r in runs} == set(systems)
+    assert all(r["seed"] == 1 + r["repeat"] for r in runs)
     assert result["scaling"]["modes"] == ["file", "iterable"]
     for mode in ("file", "iterable"):
         (corpus_rates,) = result["scaling"]["rates"][mode]["cbow-ns"].values()
