@@ -385,10 +385,10 @@ class Word2Vec:
         syn0, syn1neg, syn1, syn1softmax = (self._training_matrix(name) for name in _MATRICES)
         return _core.Engine(syn0, syn1neg, syn1, syn1softmax, t["keep"], t["alias_prob"],
                             t["alias_index"], t["hs_offset"], t["hs_code"], t["hs_point"],
-                            sg=self.sg, cbow_mean=self.cbow_mean, window=self.window, shrink_windows=self.shrink_windows,
-                            negative=self.negative, hs=self.hs, softmax=self.softmax,
-                            batch_window=int(self.batches_windows), compute_loss=int(compute_loss),
-                            hot_rows=self._hot_rows(),
+                            sg=self.sg, cbow_mean=self.cbow_mean, window=self.window,
+                            shrink_windows=self.shrink_windows, negative=self.negative, hs=self.hs,
+                            softmax=self.softmax, batch_window=int(self.batches_windows),
+                            compute_loss=int(compute_loss), hot_rows=self._hot_rows(),
                             hot_sync_words=_HOT_SYNC_WORDS, combine=self.centres_per_block)
 
     def _published(self, name: str) -> np.ndarray:
