@@ -344,10 +344,11 @@ class Word2Vec:
         n_new = len(new_words)
         logger.info("vocabulary update: %d new words, %d known words recounted", n_new, V_old)
         rng = np.random.default_rng([self.seed, V_old, self.train_calls])
-        vectors = np.vstack([wv.vectors, _init_vectors(rng, n_new, d)])
-        all_counts = np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)])
-        self.wv = KeyedVectors(wv.index_to_key + new_words, self._adopt("vectors", vectors), all_counts)
         V = V_old + n_new
+        vectors = self._adopt("vectors", wv.vectors, V)   # old rows copied once, new ones zero
+        vectors[V_old:] = _init_vectors(rng, n_new, d)
+        all_counts = np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)])
+        self.wv = KeyedVectors(wv.index_to_key + new_words, vectors, all_counts)
         # new rows start at zero; the Huffman tree is rebuilt from the new counts and the
         # inner-node rows keep their values
         if self.negative:
@@ -416,7 +417,7 @@ class Word2Vec:
         if published.ndim != 2 or published.shape[1] != self.vector_size:
             raise ValueError(f"{'wv.vectors' if name == 'vectors' else name} has shape "
                              f"{published.shape}; expected (rows, vector_size={self.vector_size})")
-        view = self._adopt(name, published.astype(np.float32, copy=False))
+        view = self._adopt(name, published)   # the copy into storage converts to float32
         if name == "vectors":
             self.wv.vectors = view
         else:
