@@ -836,7 +836,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--scaling-workers", default="1,2")
     ap.add_argument("--scaling-input-modes", default=None,
                     help="comma list of input modes for the scaling runs (default: --input-mode); 'file' "
-                         "measures the engine alone, without the reader thread of iterable mode")
+                         "measures the engine alone, without the gzip reading and tokenising of iterable mode")
     ap.add_argument("--scaling-corpora", default=None,
                     help="comma list of corpora (default: the 1.7M-word corpus and --corpus)")
     ap.add_argument("--scaling-epochs", type=int, default=None, help="default: --epochs")
@@ -1064,7 +1064,7 @@ def render(args: argparse.Namespace, machine: Dict[str, Any], corpus: str, words
         parts += ["", f"**Scaling** (cyw2v words/s, {scaling['epochs']} epoch(s), "
                       f"median of {scaling['repeat']} run(s), the worker counts alternating run by run; the ratio "
                       f"is the median of the per-round ratios; input `file` is `corpus_file`, the engine "
-                      f"without the reader thread of `iterable`)", "",
+                      f"without the gzip reading and tokenising of `iterable`)", "",
                   scaling_table(scaling)]
     return "\n".join(parts) + "\n"
 

@@ -581,40 +581,38 @@ class Word2Vec:
 
     def _train_epoch_iterable(self, engine, corpus, epoch, schedule, total_examples, total_words,
                               report_delay, bar):
-        job_q: "queue.Queue" = queue.Queue(maxsize=2 * self.workers)
+        # No reader thread: each worker reads and encodes its next job itself, under a lock,
+        # while the other workers train. A separate reader would be a third thread on a
+        # 2-core machine with workers=2 (taking a share of both cores: 20-30% of CBOW's
+        # words/s), and with workers=1 it would run on a core the caller did not give us.
+        # BENCHMARKS.md, "Iterable input: workers read for themselves".
+        jobs = self._jobs(corpus, epoch, schedule, total_examples, total_words)
+        read_lock = threading.Lock()
         done_q: "queue.Queue" = queue.Queue()
 
-        def worker():
-            while True:
-                job = job_q.get()
-                if job is None:
-                    break
-                words, ends, raw, a0, a1, seed = job
-                try:
-                    kept, loss, terms = engine.train_job(words, ends, a0, a1, seed)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-                    engine.request_stop()
-                    done_q.put(("error", exc))
-                    continue
-                done_q.put(("job", raw, kept, loss, terms))
-            done_q.put(("exit",))
+        def next_job() -> Optional[tuple]:
+            with read_lock:
+                return None if engine.stopped else next(jobs, None)
 
-        def producer():
+        def worker():
             try:
-                for job in self._jobs(corpus, epoch, schedule, total_examples, total_words):
-                    if engine.stopped:
+                while True:
+                    job = next_job()
+                    if job is None:
                         break
-                    job_q.put(job)
-            except BaseException as exc:  # noqa: BLE001
+                    words, ends, raw, a0, a1, seed = job
+                    kept, loss, terms = engine.train_job(words, ends, a0, a1, seed)
+                    done_q.put(("job", raw, kept, loss, terms))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 engine.request_stop()
                 done_q.put(("error", exc))
-            finally:
-                for _ in range(self.workers):
-                    job_q.put(None)
+            done_q.put(("exit",))
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
-        threads.append(threading.Thread(target=producer, daemon=True))
-        return self._supervise(engine, threads, done_q, None, epoch, report_delay, bar)
+        try:
+            return self._supervise(engine, threads, done_q, None, epoch, report_delay, bar)
+        finally:
+            jobs.close()  # the corpus's file is closed even when training stopped early
 
     def _train_epoch_file(self, engine, path, epoch, schedule, report_delay, bar):
         size = os.path.getsize(path)

@@ -264,6 +264,57 @@ def test_callback_error_propagates_and_worker_errors_reach_caller():
         m.train(BadCorpus(), total_examples=10)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_iterable_corpus_is_read_by_the_training_threads(monkeypatch, workers):
+    """No hidden reader thread: `workers` threads both read and train (BENCHMARKS.md,
+    "Iterable input: workers read for themselves")."""
+    import threading
+    readers, trainers = set(), set()
+
+    class Recorded:
+        def __iter__(self):
+            for sentence in TOY:
+                readers.add(threading.get_ident())
+                yield sentence
+
+    class RecordingEngine:
+        def __init__(self, engine):
+            self._engine = engine
+
+        def __getattr__(self, name):
+            return getattr(self._engine, name)
+
+        def train_job(self, *args):
+            trainers.add(threading.get_ident())
+            return self._engine.train_job(*args)
+
+    real_engine = Word2Vec._engine
+    monkeypatch.setattr(Word2Vec, "_engine", lambda self, *a: RecordingEngine(real_engine(self, *a)))
+    m = Word2Vec(**small(workers=workers, batch_words=20)).build_vocab(TOY)
+    m.train(Recorded(), total_examples=len(TOY))
+    assert readers and readers <= trainers
+    assert threading.get_ident() not in trainers
+    assert len(trainers) <= workers
+
+
+def test_iterable_corpus_is_closed_when_training_fails():
+    closed = []
+
+    class Failing:
+        def __iter__(self):
+            try:
+                yield ["the", "cat"]
+                yield "the cat"  # a str where a list of tokens belongs
+                yield ["the", "dog"]
+            finally:
+                closed.append(True)
+
+    m = Word2Vec(**small(workers=2)).build_vocab(TOY)
+    with pytest.raises(TypeError):
+        m.train(Failing(), total_examples=3)
+    assert closed == [True]
+
+
 # ------------------------------------------------------------------ corpus readers
 @pytest.fixture()
 def text_files(tmp_path):
@@ -428,6 +479,22 @@ def test_token_index_lookup():
     index = _core.TokenIndex(["a", "é", "x" * 300])
     assert index.get("a") == 0 and index.get("é") == 1 and index.get("x" * 300) == 2
     assert index.get("b") == -1 and index.get(b"\xc3\xa9") == 1
+
+
+def test_token_index_finds_every_word_and_nothing_else():
+    """Many keys, lengths around the 8-byte hash rounds, prefixes, one-byte differences,
+    non-ASCII bytes and a duplicate (the first index wins)."""
+    rng = np.random.default_rng(5)
+    alphabet = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz\xc3\xa9-", dtype=np.uint8)
+    words = list(dict.fromkeys(bytes(rng.choice(alphabet, size=int(k)))
+                               for k in rng.integers(1, 40, size=30_000)))
+    words += [b"x" * k for k in range(1, 26)]  # every length, each a prefix of the next
+    words += [b"abcdefgh" + bytes([c]) for c in range(256) if c not in (9, 10, 11, 12, 13, 32)]
+    keys = list(dict.fromkeys(words))
+    index = _core.TokenIndex(keys + [keys[7]])
+    assert all(index.get(w) == i for i, w in enumerate(keys))
+    absent = [w + b"!" for w in keys[:2000]] + [w[:-1] + b"?" for w in keys[:2000]] + [b"x" * 26]
+    assert all(index.get(w) == -1 for w in absent)
 
 
 def test_online_vocab_update_keeps_old_vectors():
