@@ -590,25 +590,15 @@ class Word2Vec:
         read_lock = threading.Lock()
         done_q: "queue.Queue" = queue.Queue()
 
-        def next_job() -> Optional[tuple]:
+        def next_job(worker: int) -> Optional[tuple]:
             with read_lock:
-                return None if engine.stopped else next(jobs, None)
+                return next(jobs, None)
 
-        def worker():
-            try:
-                while True:
-                    job = next_job()
-                    if job is None:
-                        break
-                    words, ends, raw, a0, a1, seed = job
-                    kept, loss, terms = engine.train_job(words, ends, a0, a1, seed)
-                    done_q.put(("job", raw, kept, loss, terms))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-                engine.request_stop()
-                done_q.put(("error", exc))
-            done_q.put(("exit",))
+        def train(worker: int, job: tuple) -> tuple:
+            words, ends, raw, a0, a1, seed = job
+            return (raw, *engine.train_job(words, ends, a0, a1, seed))
 
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
+        threads = self._worker_threads(engine, done_q, next_job, train)
         try:
             return self._supervise(engine, threads, done_q, None, epoch, report_delay, bar)
         finally:
@@ -633,23 +623,30 @@ class Word2Vec:
             return (schedule.alpha(epoch, (bounds[k] - bounds[first]) / span),
                     schedule.alpha(epoch, (bounds[k + 1] - bounds[first]) / span))
 
-        def worker(i: int):
+        def train(i: int, k: int) -> tuple:
+            return engine.train_file_range(index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
+                                           self._job_seed(epoch, k), self.batch_words, progress[i])
+
+        threads = self._worker_threads(engine, done_q, pieces.take, train)
+        return self._supervise(engine, threads, done_q, progress, epoch, report_delay, bar)
+
+    def _worker_threads(self, engine, done_q: "queue.Queue", next_task, train) -> List[threading.Thread]:
+        """``workers`` threads; thread i repeats ``task = next_task(i)`` (None ends) and
+        ``train(i, task)`` -> (raw, kept, loss, terms), reporting to ``done_q``. An error stops
+        the engine and is reported for the main thread to re-raise."""
+        def loop(i: int) -> None:
             try:
                 while not engine.stopped:
-                    k = pieces.take(i)
-                    if k is None:
+                    task = next_task(i)
+                    if task is None:
                         break
-                    raw, kept, loss, terms = engine.train_file_range(
-                        index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
-                        self._job_seed(epoch, k), self.batch_words, progress[i])
-                    done_q.put(("job", raw, kept, loss, terms))
-            except BaseException as exc:  # noqa: BLE001
+                    done_q.put(("job", *train(i, task)))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 engine.request_stop()
                 done_q.put(("error", exc))
             done_q.put(("exit",))
 
-        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
-        return self._supervise(engine, threads, done_q, progress, epoch, report_delay, bar)
+        return [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(self.workers)]
 
     def _token_index(self):
         cached = getattr(self, "_token_index_cache", None)
