@@ -1,4 +1,5 @@
-"""The benchmark harness (benchmarks/run.py): its helpers, and a smoke run that writes the tables."""
+"""The benchmark harness (benchmarks/run.py and its package benchmarks/w2vbench): its helpers, the
+system adapters, and a smoke run that writes the tables."""
 from __future__ import annotations
 
 import importlib.util
@@ -7,7 +8,7 @@ import math
 import os
 import subprocess
 import sys
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,14 +19,37 @@ HAVE_GENSIM = importlib.util.find_spec("gensim") is not None
 
 
 def load_harness() -> ModuleType:
-    """benchmarks/run.py imported as a module (benchmarks/ is not a package)."""
+    """benchmarks/run.py imported as a module (benchmarks/ is not a package); importing it puts
+    benchmarks/ on sys.path, so that its package w2vbench imports too."""
     spec = importlib.util.spec_from_file_location("bench_run", RUN_PY)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-bench = load_harness()
+def _write_word2vec_binary(path: str, words, vectors) -> None:
+    """The library's word2vec binary writer (the harness no longer has its own)."""
+    import cyw2v
+    cyw2v.KeyedVectors(list(words), vectors).save_word2vec_format(path, binary=True)
+
+
+def _read_word2vec_binary(path: str):
+    """(words, vectors) by the library's word2vec binary reader, which the harness's evaluation uses."""
+    from w2vbench.evaluation import load_vectors
+    kv = load_vectors(path)
+    return kv.index_to_key, kv.vectors
+
+
+harness = load_harness()
+from w2vbench import corpora, report, runner, stats, systems  # noqa: E402 - importable once loaded
+from w2vbench.systems.pword2vec import PWord2VecSystem  # noqa: E402
+
+#: The helpers the tests below use, under the names they had in the one-file harness.
+bench = SimpleNamespace(
+    write_word2vec_binary=_write_word2vec_binary, read_word2vec_binary=_read_word2vec_binary,
+    count_words=corpora.count_words, detect_reader=corpora.detect_reader, write_plain=corpora.write_plain,
+    MARK_START=report.MARK_START, MARK_END=report.MARK_END, update_markdown=report.update_markdown,
+    _paired_ratio=stats.paired_ratio, run_seed=runner.run_seed)
 
 
 def test_word2vec_binary_round_trip(tmp_path):
@@ -97,6 +121,39 @@ def test_paired_ratio_is_the_median_of_round_ratios():
 def test_repeats_get_consecutive_seeds_unless_same_seed():
     assert [bench.run_seed(1, rep, False) for rep in range(3)] == [1, 2, 3]
     assert [bench.run_seed(7, rep, True) for rep in range(3)] == [7, 7, 7]
+
+
+def test_registry_lists_the_four_systems():
+    assert systems.SYSTEMS == ("cyw2v", "gensim", "word2vec-c", "pword2vec")
+    assert [systems.create(name).name for name in systems.SYSTEMS] == list(systems.SYSTEMS)
+    assert harness.main is not None  # the entry point still exposes the CLI
+
+
+def test_pword2vec_command_line_and_configs():
+    adapter = PWord2VecSystem()
+    params = {"vector_size": 50, "window": 7, "negative": 6, "sample": 1e-4, "min_count": 3, "alpha": 0.03,
+              "seed": 1, "workers": 2, "epochs": 4, "sg": 1, "hs": 0}
+    cmd = adapter.command("/bin/pw", params, "/tmp/c.txt", "/tmp/v.bin")
+    assert cmd[0] == "/bin/pw"
+    options = dict(zip(cmd[1::2], cmd[2::2]))
+    assert options == {"-train": "/tmp/c.txt", "-output": "/tmp/v.bin", "-size": "50", "-window": "7",
+                       "-negative": "6", "-sample": "0.0001", "-threads": "2", "-binary": "1", "-iter": "4",
+                       "-min-count": "3", "-alpha": "0.03", "-batch-size": "15", "-debug": "2"}
+    assert adapter.supports("sg-ns") and not any(adapter.supports(c) for c in ("cbow-ns", "sg-hs", "cbow-hs"))
+    assert "SG-NS only" in adapter.unsupported_note()
+    with pytest.raises(Exception, match="skip-gram with negative sampling"):
+        adapter.command("/bin/pw", dict(params, sg=0), "/tmp/c.txt", "/tmp/v.bin")
+
+
+def test_pword2vec_missing_binary_is_a_reason_to_skip(tmp_path):
+    adapter = PWord2VecSystem()
+    binary, why = adapter.resolve_binary(str(tmp_path / "nope"))
+    assert binary is None and "not an executable" in why
+    assert adapter.resolve_binary("")[0] is None
+    script = tmp_path / "pWord2Vec"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert adapter.resolve_binary(str(script)) == (str(script), "given")
 
 
 def test_smoke_run_writes_tables(tmp_path):
