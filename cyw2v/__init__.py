@@ -5,9 +5,9 @@
 ['KeyedVectors', 'LineSentence', 'Word2Vec']
 """
 from . import datasets
+from ._version import __version__
 from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
 from .model import Callback, Word2Vec
 
-__version__ = "0.1.0"
 __all__ = ["Word2Vec", "KeyedVectors", "LineSentence", "Text8Corpus", "Callback", "datasets", "__version__"]

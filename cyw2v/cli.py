@@ -17,9 +17,15 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
+from . import datasets
+from ._files import atomic_path, open_read
+from ._version import __version__
+from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
+from .model import Word2Vec
+from .plot import plot_words
 
 
 FORMATS = ("text", "binary", "native")
@@ -54,9 +60,7 @@ _HEADER = re.compile(rb"\A\s*(\d+)[ \t]+(\d+)[ \t]*\r?\n")
 
 def sniff_format(path: str) -> str:
     """Vector format of an existing file, read from its first bytes (see module docstring)."""
-    from .corpus import open_binary
-
-    with open_binary(path) as fh:
+    with open_read(path, what="vector file") as fh:
         head = fh.read(1 << 16)
     if not head:
         raise CLIError(f"{path}: file is empty")
@@ -99,7 +103,6 @@ def load_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = No
     try:
         kv = _wrap_load(path, lambda: KeyedVectors.load(path))
     except CLIError as first:
-        from .model import Word2Vec
         try:
             kv = _wrap_load(path, lambda: Word2Vec.load(path).wv)
         except CLIError:
@@ -119,30 +122,12 @@ def _wrap_load(path: str, loader: Callable[[], Any], what: str = "a readable vec
 
 
 def save_vectors(kv: KeyedVectors, path: str, fmt: str) -> None:
-    """Write ``kv`` to ``path`` in ``fmt`` atomically (temporary file, then rename)."""
-    with atomic_path(path) as tmp:
-        if fmt == "native":
-            kv.save(tmp)
-        else:
-            kv.save_word2vec_format(tmp, binary=(fmt == "binary"))
-
-
-@contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """Yield a temporary name beside ``path`` (same suffix); rename it to ``path`` on success,
-    delete it on any error or interrupt, so ``path`` is never left half written."""
-    folder, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CLIError(f"{path}: output folder {folder} does not exist")
-    root, ext = os.path.splitext(base)
-    tmp = os.path.join(folder, f".{root}.partial-{os.getpid()}{ext}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    """Write ``kv`` to ``path`` in ``fmt`` atomically (the savers write a temporary file, then rename)."""
+    _check_folder(path)
+    if fmt == "native":
+        kv.save(path)
+    else:
+        kv.save_word2vec_format(path, binary=(fmt == "binary"))
 
 
 def _check_readable(path: str) -> None:
@@ -155,10 +140,16 @@ def _check_readable(path: str) -> None:
         raise CLIError(_oserror_text(exc, path)) from None
 
 
-def _check_writable_target(path: str) -> None:
+def _check_folder(path: str) -> str:
+    """The folder ``path`` would be written in, which must exist."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CLIError(f"{path}: output folder {folder} does not exist")
+    return folder
+
+
+def _check_writable_target(path: str) -> None:
+    folder = _check_folder(path)
     if os.path.isdir(path):
         raise CLIError(f"{path}: is a folder, not a file")
     if not os.access(folder, os.W_OK):
@@ -294,9 +285,6 @@ def train_model(corpus: str, params: Dict[str, Any], progress: bool,
                 out: Optional[TextIO] = None) -> Any:
     """Train a Word2Vec on the file ``corpus`` (plain: ``corpus_file``, fastest; .gz/.bz2:
     streamed with LineSentence) and print a one-line summary to ``out``."""
-    from .corpus import LineSentence
-    from .model import Word2Vec
-
     _check_readable(corpus)
     model = Word2Vec(progress=progress, **params)
     t0 = time.perf_counter()
@@ -334,8 +322,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         save_vectors(model.wv, args.output, fmt)
         print(f"wrote {args.output} ({len(model.wv):,} x {model.vector_size}, {fmt})")
     if args.save_model:
-        with atomic_path(args.save_model) as tmp:
-            model.save(tmp)
+        model.save(args.save_model)
         print(f"wrote {args.save_model} (native model; resume with Word2Vec.load)")
     return 0
 
@@ -390,12 +377,10 @@ def cmd_analogy(args: argparse.Namespace) -> int:
 
 
 def _default_pairs() -> List[str]:
-    from . import datasets
     return [datasets.wordsim353_path(), datasets.simlex999_path()]
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from . import datasets
     kv = load_vectors(args.vectors, args.format)
     analogies = None if args.no_analogies else (args.analogies or datasets.analogies_path())
     pairs = args.pairs if args.pairs is not None else _default_pairs()
@@ -417,10 +402,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import datasets
-    from .corpus import Text8Corpus
-    from .model import Word2Vec
-
     bar = _use_bar(args)
     _configure_logging(args, bar)
     path = datasets.demo_corpus_path()
@@ -456,10 +437,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .plot import plot_words
     _check_writable_target(args.output)
     kv = load_vectors(args.vectors, args.format, args.limit)
-    with atomic_path(args.output) as tmp:
+    # matplotlib writes by name, not atomically; the temporary name keeps the suffix it reads
+    with atomic_path(args.output, suffix=os.path.splitext(args.output)[1]) as tmp:
         listed = plot_words(kv, args.words, tmp, neighbours=args.neighbours, method=args.method)
     print(f"wrote {args.output} ({len(listed)} words, {args.method.upper()})")
     return 0
@@ -508,8 +489,6 @@ def _add_vector_input(p: argparse.ArgumentParser, limit: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for all subcommands."""
-    from . import __version__
-
     parser = _Parser(prog="cyw2v", description="Fast word2vec: train, query, evaluate and convert word vectors.",
                      epilog="Run 'cyw2v COMMAND --help' for a command's options. "
                             "Exit codes: 0 ok, 1 error, 2 bad usage, 130 interrupted.")

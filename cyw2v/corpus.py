@@ -1,27 +1,19 @@
 """Streaming corpus readers: plain, .gz and .bz2 text files."""
 from __future__ import annotations
 
-import bz2
-import gzip
 import os
-from typing import IO, Iterator, List, Optional, Union
+from typing import IO, Iterator, List, Optional
 
-PathLike = Union[str, "os.PathLike[str]"]
+from . import _files
+from ._files import PathLike
 
 #: Default cap on the length of one yielded sentence; longer lines are split, never cut.
 MAX_SENTENCE_LENGTH = 10_000
 
 
 def open_binary(path: PathLike) -> IO[bytes]:
-    """Open a file for reading bytes, decompressing by suffix (.gz, .bz2)."""
-    name = os.fspath(path)
-    if not os.path.exists(name):
-        raise FileNotFoundError(f"corpus file not found: {name}")
-    if name.endswith(".gz"):
-        return gzip.open(name, "rb")
-    if name.endswith(".bz2"):
-        return bz2.open(name, "rb")
-    return open(name, "rb")
+    """Open a corpus file for reading bytes, decompressing by suffix (.gz, .bz2)."""
+    return _files.open_read(path, what="corpus file")
 
 
 def _iter_lines(path: PathLike, chunk_bytes: int = 1 << 20) -> Iterator[str]:
@@ -37,26 +29,9 @@ def _iter_lines(path: PathLike, chunk_bytes: int = 1 << 20) -> Iterator[str]:
 
 
 def iter_blocks(path: PathLike, block_bytes: int) -> Iterator[bytes]:
-    """Consecutive pieces of a (decompressed) file of about ``block_bytes``, each ending just
-    after a newline; a line longer than a block is cut after ASCII whitespace instead, so no
-    token (and no UTF-8 character) is ever cut."""
-    with open_binary(path) as fh:
-        tail = b""
-        while True:
-            chunk = fh.read(block_bytes)
-            if not chunk:
-                break
-            data = tail + chunk
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                cut = max(data.rfind(b" "), data.rfind(b"\t"), data.rfind(b"\r"))
-            if cut < 0:
-                tail = data
-                continue
-            yield data[:cut + 1]
-            tail = data[cut + 1:]
-        if tail:
-            yield tail
+    """Pieces of a (decompressed) corpus file of about ``block_bytes``, each ending just after a
+    newline, or after ASCII whitespace for a longer line (see :func:`cyw2v._files.iter_blocks`)."""
+    return _files.iter_blocks(path, block_bytes, what="corpus file")
 
 
 def _split_long(tokens: List[str], limit: int) -> Iterator[List[str]]:

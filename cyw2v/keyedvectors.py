@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io as _io
 import logging
-import os
 from numbers import Integral, Real
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from . import _files, _formats, datasets
 
 logger = logging.getLogger(__name__)
 
@@ -577,8 +578,6 @@ class KeyedVectors:
     def evaluate_standard(self, restrict_vocab: int = 30000) -> Dict[str, float]:
         """Google analogies accuracy and WordSim-353 / SimLex-999 correlations on the packaged
         sets, all restricted to the first ``restrict_vocab`` keys."""
-        from . import datasets
-
         analogy, _ = self.evaluate_word_analogies(datasets.analogies_path(), restrict_vocab=restrict_vocab)
         out: Dict[str, float] = {"analogy": float(analogy)}
         for name, path in (("ws353", datasets.wordsim353_path()), ("simlex", datasets.simlex999_path())):
@@ -594,28 +593,25 @@ class KeyedVectors:
     # --- persistence -----------------------------------------------------------------
     def save(self, path: str) -> None:
         """Save to one file (no pickle; atomic). See :mod:`cyw2v.io`."""
-        from .io import save_keyedvectors
-        save_keyedvectors(self, path)
+        _formats.write_container(path, "keyedvectors", type(self).__name__, *self._get_state())
 
     @classmethod
     def load(cls, path: str, mmap: Optional[str] = None) -> "KeyedVectors":
         """Load a file written by :meth:`save`; ``mmap='r'`` maps the vectors read-only."""
-        from .io import load_keyedvectors
-        return load_keyedvectors(path, mmap=mmap, cls=cls)
+        return _formats.load_container(path, "keyedvectors", mmap, cls._from_state)
 
     def save_word2vec_format(self, path: str, binary: bool = False, write_header: bool = True) -> None:
         """Write word2vec.c's text or binary format (.gz/.bz2 compress by suffix)."""
-        from .io import save_word2vec_format
-        save_word2vec_format(self, path, binary=binary, write_header=write_header)
+        _formats.write_word2vec(path, self.index_to_key, self.vectors, binary=binary, write_header=write_header)
 
     @classmethod
     def load_word2vec_format(cls, path: str, binary: bool = False, limit: Optional[int] = None,
                              datatype: Any = np.float32, unicode_errors: str = "strict",
                              no_header: bool = False) -> "KeyedVectors":
         """Read word2vec.c's text or binary format; see :func:`cyw2v.io.load_word2vec_format`."""
-        from .io import load_word2vec_format
-        return load_word2vec_format(path, binary=binary, limit=limit, datatype=datatype,
-                                    unicode_errors=unicode_errors, no_header=no_header, cls=cls)
+        keys, vectors = _formats.read_word2vec(path, binary=binary, limit=limit, datatype=datatype,
+                                               unicode_errors=unicode_errors, no_header=no_header)
+        return cls(keys, vectors)
 
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing these vectors."""
@@ -759,8 +755,6 @@ def _log_section(section: Dict[str, Any]) -> float:
 
 def _read_lines(path: str) -> Iterable[str]:
     """Decoded lines of a (possibly .gz/.bz2) UTF-8 text file, universal newlines."""
-    from .io import open_read
-
-    with open_read(os.fspath(path)) as fh:
+    with _files.open_read(path) as fh:
         text = _io.TextIOWrapper(fh, encoding="utf-8")
         yield from text

@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from . import _formats
 from ._dispatch import core as _core
 from .corpus import LineSentence
 from .keyedvectors import KeyedVectors
@@ -711,14 +712,12 @@ class Word2Vec:
     # ---------------------------------------------------------------- persistence
     def save(self, path: str) -> None:
         """Save everything needed to resume training (no pickle; atomic). See cyw2v.io."""
-        from .io import save_model
-        save_model(self, path)
+        _formats.write_container(path, "model", type(self).__name__, *self._get_state())
 
     @classmethod
     def load(cls, path: str, mmap: Optional[str] = None) -> "Word2Vec":
         """Load a model written by :meth:`save`; ``mmap='r'`` maps the arrays read-only."""
-        from .io import load_model
-        return load_model(path, mmap=mmap, cls=cls)
+        return _formats.load_container(path, "model", mmap, cls._from_state)
 
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing everything needed to resume."""

@@ -9,7 +9,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _core, _files
 
 logger = logging.getLogger(__name__)
 
@@ -104,33 +104,18 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
     total_lines = 0
     min_reduce = 1
     pruned = False
-    tail = b""
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(chunk_bytes)
-            if not chunk:
-                break
-            data = tail + chunk
-            # cut after the last whitespace byte so no token straddles two chunks
-            cut = max(data.rfind(b" "), data.rfind(b"\n"), data.rfind(b"\t"), data.rfind(b"\r"))
-            if cut < 0:
-                tail = data
-                continue
-            tail = data[cut + 1:]
-            body = data[:cut + 1]
-            tokens = body.translate(_SEPARATORS_TO_SPACE).split()
-            counts.update(tokens)
-            total_words += len(tokens)
-            total_lines += body.count(b"\n")
-            if max_vocab_size is not None and len(counts) > max_vocab_size:
-                _prune_rare(counts, min_reduce, max_vocab_size, pruned)
-                pruned = True
-                min_reduce += 1
-    if tail:
-        tokens = tail.translate(_SEPARATORS_TO_SPACE).split()
+    for block in _files.iter_blocks(path, chunk_bytes, lines=False):
+        tokens = block.translate(_SEPARATORS_TO_SPACE).split()
         counts.update(tokens)
         total_words += len(tokens)
-        total_lines += 1
+        if block[-1:] not in b" \n\t\r":
+            total_lines += 1  # the file's unterminated last piece (blocks end after whitespace)
+            continue
+        total_lines += block.count(b"\n")
+        if max_vocab_size is not None and len(counts) > max_vocab_size:
+            _prune_rare(counts, min_reduce, max_vocab_size, pruned)
+            pruned = True
+            min_reduce += 1
     decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in counts.items()}
     return CorpusScan(decoded, total_words, max(total_lines, 1 if total_words else 0), pruned, min_reduce)
 

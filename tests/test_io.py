@@ -12,6 +12,7 @@ import pytest
 import cyw2v
 from cyw2v import KeyedVectors, Word2Vec
 from cyw2v import io as cio
+from cyw2v._formats import write_container
 from cyw2v.io import FormatError
 
 CORPUS = [["the", "cat", "sat", "on", "the", "mat"], ["the", "dog", "ate", "the", "bone"],
@@ -405,7 +406,7 @@ def test_object_arrays_are_refused(tmp_path, model):
         with pytest.raises(FormatError, match="counts.npy"):
             Word2Vec.load(path, mmap=mmap)
     with pytest.raises(TypeError, match="object"):
-        cio._save_container(str(tmp_path / "x"), "model", "X", {}, {"bad": np.array([None], dtype=object)})
+        write_container(str(tmp_path / "x"), "model", "X", {}, {"bad": np.array([None], dtype=object)})
 
 
 def test_atomic_save_keeps_old_file(tmp_path, model, monkeypatch):

@@ -1,0 +1,435 @@
+"""The file formats, on plain arrays and lists: cyw2v's native container and word2vec.c's
+text/binary formats. No class of cyw2v is known here; the classes turn themselves into
+(meta, arrays) or (keys, vectors) and back.
+
+Native format (``Word2Vec.save``, ``KeyedVectors.save``): one uncompressed zip file holding
+``meta.json`` (format marker and version, kind, metadata) and one ``NAME.npy`` per array,
+each array's data aligned to 64 bytes so ``mmap='r'`` can map it in place. Arrays are read
+with ``allow_pickle=False`` and object dtypes are refused, so loading never executes code.
+``np.load(path, allow_pickle=False)`` also opens the file. Saves are atomic: a temporary file in the same
+folder is written, fsynced and renamed over the target.
+
+word2vec.c format: a "V D" header line, then per word either ``word + b" "`` and D
+little-endian float32 (binary; an optional ``b"\\n"`` follows each vector) or
+``"word v1 ... vD\\n"`` (text). ``.gz``/``.bz2`` suffixes are (de)compressed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import zipfile
+import zlib
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+
+import numpy as np
+
+from ._files import PathLike, atomic_write, open_read
+from ._version import __version__
+
+logger = logging.getLogger(__name__)
+
+#: Version of the native format written by this cyw2v; files with a larger number are refused.
+FORMAT_VERSION = 1
+FORMAT_MARKER = "cyw2v"
+_META_NAME = "meta.json"
+_ALIGN = 64
+_PAD_EXTRA_ID = 0xCA1F  # zip "extra field" id of our alignment padding (ignored by readers)
+_CHUNK = 1 << 22
+_MAX_WORD_BYTES = 1 << 16
+
+T = TypeVar("T")
+
+
+class FormatError(ValueError):
+    """A file is not in the expected format, or is damaged; the message names the file and,
+    where known, the line or byte offset."""
+
+
+# ----------------------------------------------------------------------------- native format
+def write_container(path: PathLike, kind: str, class_name: str, meta: Dict[str, Any],
+                    arrays: Dict[str, np.ndarray]) -> None:
+    """Write a native file atomically: ``meta`` (JSON-serialisable) and plain numeric
+    ``arrays``, marked as holding ``kind`` written by class ``class_name``."""
+    table = {}
+    for name, arr in arrays.items():
+        arr = np.asarray(arr)
+        if arr.dtype.hasobject:
+            raise TypeError(f"array {name!r} has an object dtype; only plain numeric arrays can be saved")
+        table[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape)}
+    doc = {"format": FORMAT_MARKER, "format_version": FORMAT_VERSION, "kind": kind,
+           "class": class_name, "cyw2v_version": __version__, "arrays": table, "meta": meta}
+    payload = json.dumps(doc, ensure_ascii=True).encode("ascii")
+    with atomic_write(path) as fh:
+        with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            zf.writestr(_zipinfo(_META_NAME), payload)
+            for name, arr in arrays.items():
+                _write_member_array(zf, fh, name + ".npy", np.asarray(arr))
+
+
+def load_container(path: PathLike, kind: str, mmap: Optional[str],
+                   build: Callable[[Dict[str, Any], Dict[str, np.ndarray]], T]) -> T:
+    """``build(meta, arrays)`` of a native file holding ``kind`` (see :func:`read_container`);
+    a KeyError, ValueError or TypeError from ``build`` becomes a :class:`FormatError`."""
+    meta, arrays = read_container(path, kind, mmap)
+    try:
+        return build(meta, arrays)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise FormatError(f"{path}: inconsistent contents: {exc}") from exc
+
+
+def read_container(path: PathLike, kind: str, mmap: Optional[str]) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """(meta, arrays) of a native file holding ``kind``; ``mmap='r'`` maps the arrays read-only
+    (``'c'``: copy-on-write). Raises :class:`FormatError` for a damaged or foreign file."""
+    path = os.fspath(path)
+    if mmap not in (None, "r", "c"):
+        raise ValueError(f"mmap must be None, 'r' or 'c', got {mmap!r} "
+                         "('r+' would write into the file behind its checksums)")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        zf = zipfile.ZipFile(path, mode="r")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise FormatError(f"{path}: not a cyw2v file, or truncated/corrupt ({exc}); gensim's pickled "
+                          ".model files are not read: export them with save_word2vec_format") from exc
+    with zf:
+        doc = _read_meta(zf, path)
+        found = doc.get("kind")
+        if found != kind:
+            hint = {"model": "load it with cyw2v.Word2Vec.load (its vectors are .wv)",
+                    "keyedvectors": "load it with cyw2v.KeyedVectors.load"}.get(found, "")
+            raise FormatError(f"{path} holds {found!r}, not {kind!r}" + (f"; {hint}" if hint else ""))
+        table = doc.get("arrays")
+        if not isinstance(table, dict) or not isinstance(doc.get("meta"), dict):
+            raise FormatError(f"{path}: {_META_NAME} lacks 'arrays' or 'meta'")
+        arrays = {}
+        for name, spec in table.items():
+            arrays[name] = _read_member_array(zf, path, name, spec, mmap)
+    return doc["meta"], arrays
+
+
+def _zipinfo(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: reproducible files
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_member_array(zf: zipfile.ZipFile, fh: IO[bytes], name: str, arr: np.ndarray) -> None:
+    """Stream one .npy member whose data starts on a 64-byte boundary of the file."""
+    info = _zipinfo(name)
+    # local header: 30 fixed bytes + name + extra (our padding record, then zipfile's 20-byte
+    # zip64 record, always present with force_zip64); the .npy header itself is a multiple of 64.
+    start = fh.tell() + 30 + len(name.encode("ascii")) + 4 + 20
+    pad = (-start) % _ALIGN
+    info.extra = struct.pack("<HH", _PAD_EXTRA_ID, pad) + b"\0" * pad
+    with zf.open(info, mode="w", force_zip64=True) as out:
+        np.lib.format.write_array(out, np.ascontiguousarray(arr), allow_pickle=False)
+
+
+def _read_meta(zf: zipfile.ZipFile, path: str) -> Dict[str, Any]:
+    try:
+        raw = zf.read(_META_NAME)
+    except KeyError:
+        raise FormatError(f"{path}: no {_META_NAME}: a zip file, but not a cyw2v file") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise FormatError(f"{path}: corrupt {_META_NAME} ({exc})") from exc
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"{path}: {_META_NAME} is not valid JSON ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_MARKER:
+        raise FormatError(f"{path}: not a cyw2v file (no '{FORMAT_MARKER}' format marker)")
+    version = doc.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise FormatError(f"{path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise FormatError(f"{path} was written by a newer cyw2v (format {version}); upgrade cyw2v "
+                          f"(this one reads format {FORMAT_VERSION})")
+    return doc
+
+
+def _read_member_array(zf: zipfile.ZipFile, path: str, name: str, spec: Any, mmap: Optional[str]) -> np.ndarray:
+    member = name + ".npy"
+    try:
+        info = zf.getinfo(member)
+    except KeyError:
+        raise FormatError(f"{path}: array {member} listed in {_META_NAME} is missing") from None
+    try:
+        if mmap is not None and info.compress_type == zipfile.ZIP_STORED:
+            arr = _map_member(zf, path, info, mmap)
+        else:
+            with zf.open(info) as fh:
+                arr = np.lib.format.read_array(fh, allow_pickle=False)
+    except FormatError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # read_array refuses object arrays with ValueError; a bad CRC is BadZipFile
+        raise FormatError(f"{path}: array {member} is unreadable or corrupt ({exc})") from exc
+    if isinstance(spec, dict) and (list(arr.shape) != spec.get("shape") or arr.dtype.str != spec.get("dtype")):
+        raise FormatError(f"{path}: array {member} is {arr.dtype.str} {list(arr.shape)} but "
+                          f"{_META_NAME} says {spec.get('dtype')} {spec.get('shape')}")
+    return arr
+
+
+def _map_member(zf: zipfile.ZipFile, path: str, info: zipfile.ZipInfo, mode: str) -> np.ndarray:
+    """Memory-map a stored .npy member in place (its CRC is not checked)."""
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise FormatError(f"{path}: bad zip local header at byte offset {info.header_offset}")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise FormatError(f"{path}: {info.filename}: unsupported .npy version {version}")
+        data_offset = fh.tell()
+    if dtype.hasobject:
+        raise FormatError(f"{path}: {info.filename} has an object dtype; refused (it would need pickle)")
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if data_offset - start + nbytes > info.file_size:
+        raise FormatError(f"{path}: {info.filename} is shorter than its header says (truncated?)")
+    if nbytes == 0:  # mmap cannot map zero bytes
+        return np.zeros(shape, dtype=dtype, order="F" if fortran else "C")
+    return np.memmap(path, dtype=dtype, mode=mode, offset=data_offset, shape=shape,
+                     order="F" if fortran else "C")
+
+
+# ----------------------------------------------------------------------------- word2vec.c format
+def write_word2vec(path: PathLike, keys: Sequence[str], vectors: np.ndarray, binary: bool = False,
+                   write_header: bool = True) -> None:
+    """Write ``keys`` and the rows of ``vectors`` in word2vec.c's format, atomically.
+
+    Binary: header, then per key ``key + b" "`` + float32 little-endian + ``b"\\n"`` (exactly
+    what word2vec.c writes). Text: ``"key v1 ... vD\\n"`` with float32 values printed with
+    9 significant digits (lossless). Keys are encoded as UTF-8 (surrogate escapes back to
+    their original bytes). ``.gz``/``.bz2`` suffixes compress.
+    """
+    words = [_encode_key(k) for k in keys]
+    vectors = np.asarray(vectors)
+    n, d = vectors.shape
+    with atomic_write(path, compress=True) as fh:
+        if write_header:
+            fh.write(f"{n} {d}\n".encode("ascii"))
+        step = max(1, (1 << 22) // max(d * 4, 1))
+        if binary:
+            little = np.ascontiguousarray(vectors, dtype="<f4")
+            for s in range(0, n, step):
+                block = little[s:s + step]
+                parts: List[bytes] = []
+                for word, row in zip(words[s:s + step], block):
+                    parts += (word, b" ", row.tobytes(), b"\n")
+                fh.write(b"".join(parts))
+        else:
+            fmt = " ".join(["%.9g" if vectors.dtype.itemsize <= 4 else "%.17g"] * d)
+            for s in range(0, n, step):
+                lines = [word + b" " + (fmt % tuple(row)).encode("ascii") + b"\n"
+                         for word, row in zip(words[s:s + step], vectors[s:s + step].tolist())]
+                fh.write(b"".join(lines))
+
+
+def _encode_key(key: str) -> bytes:
+    word = key.encode("utf-8", "surrogateescape")
+    if not word or any(c in word for c in (b" ", b"\n", b"\r", b"\t", b"\0")):
+        raise ValueError(f"key {key!r} cannot be stored in word2vec format "
+                         "(empty, or contains whitespace or NUL)")
+    return word
+
+
+def read_word2vec(path: PathLike, binary: bool = False, limit: Optional[int] = None,
+                  datatype: Any = np.float32, unicode_errors: str = "strict",
+                  no_header: bool = False) -> Tuple[List[str], np.ndarray]:
+    """(keys, vectors as ``datatype``) of a word2vec.c text or binary file.
+
+    ``limit`` reads only the first that many vectors. A file that disagrees with its header,
+    is truncated, holds non-numbers or (with ``unicode_errors='strict'``) invalid UTF-8
+    raises :class:`FormatError` naming the line or byte offset. NaN and inf are accepted.
+    Repeated keys keep their first vector (with a warning), as in gensim.
+    ``no_header`` (text only) reads a file without the "V D" line (e.g. GloVe).
+    """
+    path = os.fspath(path)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
+        raise ValueError(f"limit must be a non-negative integer or None, got {limit!r}")
+    if no_header and binary:
+        raise ValueError("no_header=True works only for text files: a binary file needs its header's dimension")
+    with open_read(path) as fh:
+        try:
+            if binary:
+                words, vectors = _read_binary(fh, path, limit, unicode_errors)
+            else:
+                words, vectors = _read_text(fh, path, limit, unicode_errors, no_header)
+        except (OSError, EOFError, zlib.error) as exc:  # damaged .gz/.bz2 streams
+            raise FormatError(f"{path}: cannot decompress or read ({exc})") from exc
+    words, vectors = _drop_repeats(path, words, vectors)
+    return words, vectors.astype(datatype, copy=False)
+
+
+def _drop_repeats(path: str, words: List[str], vectors: np.ndarray) -> Tuple[List[str], np.ndarray]:
+    seen: Dict[str, int] = {}
+    for i, w in enumerate(words):
+        seen.setdefault(w, i)
+    if len(seen) == len(words):
+        return words, vectors
+    logger.warning("%s: %d repeated words; keeping the first vector of each", path, len(words) - len(seen))
+    keep = np.fromiter(sorted(seen.values()), dtype=np.intp, count=len(seen))
+    return [words[i] for i in keep], np.ascontiguousarray(vectors[keep])
+
+
+def _parse_header(line: bytes, path: str) -> Tuple[int, int]:
+    fields = line.split()
+    try:
+        if len(fields) != 2:
+            raise ValueError
+        n, d = int(fields[0]), int(fields[1])
+    except ValueError:
+        raise FormatError(f"{path}, line 1: expected a header 'VOCAB_SIZE DIMENSION', got "
+                          f"{line[:60]!r} (for a text file without header pass no_header=True)") from None
+    if n < 0 or d < 1:
+        raise FormatError(f"{path}, line 1: invalid header {n} x {d}")
+    return n, d
+
+
+def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str) -> Tuple[List[str], np.ndarray]:
+    header = fh.readline(1024)
+    if not header.endswith(b"\n"):
+        raise FormatError(f"{path}: empty or truncated before the end of the header line" if len(header) < 1024
+                          else f"{path}: first line is not a 'VOCAB_SIZE DIMENSION' header")
+    n, d = _parse_header(header, path)
+    want = n if limit is None else min(n, limit)
+    width = 4 * d
+    out = np.empty((want, d), dtype="<f4")
+    out_bytes = memoryview(out.reshape(-1).view(np.uint8)) if want else memoryview(b"")
+    words: List[str] = []
+    buf = b""
+    view = memoryview(buf)
+    pos = 0
+    base = len(header)  # stream offset of buf[0]
+    eof = False
+    i = 0
+    while i < want:
+        sp = buf.find(b" ", pos, pos + _MAX_WORD_BYTES)
+        end = sp + 1 + width
+        if sp < 0 or end > len(buf):
+            if sp < 0 and len(buf) - pos >= _MAX_WORD_BYTES:
+                raise FormatError(f"{path}: no word separator within {_MAX_WORD_BYTES} bytes at byte offset "
+                                  f"{base + pos} (vector {i}): not a word2vec binary file, or a wrong header")
+            if eof:
+                raise FormatError(f"{path}: file ends inside vector {i} of the {n} the header declares "
+                                  f"(byte offset {base + pos}): truncated, or the header is wrong")
+            chunk = fh.read(max(_CHUNK, width + _MAX_WORD_BYTES))
+            eof = not chunk
+            buf = buf[pos:] + chunk
+            view = memoryview(buf)
+            base += pos
+            pos = 0
+            continue
+        word = buf[pos:sp]
+        if word[:1] == b"\n":  # the optional newline after the previous vector
+            word = word.lstrip(b"\n")
+        if not word or b"\0" in word:
+            raise FormatError(f"{path}: {'empty word' if not word else 'NUL byte in word'} at byte offset "
+                              f"{base + pos} (vector {i}): corrupt file, or the header's dimension {d} is wrong")
+        try:
+            words.append(word.decode("utf-8", errors))
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{path}: invalid UTF-8 in word {i} at byte offset {base + pos + exc.start} "
+                              f"({exc.reason}); pass unicode_errors='replace' or 'ignore' to accept it, "
+                              "or the header's dimension may be wrong") from None
+        out_bytes[i * width:(i + 1) * width] = view[sp + 1:end]
+        pos = end + 1 if buf[end:end + 1] == b"\n" else end
+        i += 1
+    if limit is None or limit >= n:
+        rest = buf[pos:]
+        offset = base + pos
+        while True:
+            if rest.strip():
+                lead = len(rest) - len(rest.lstrip())
+                raise FormatError(f"{path}: data after the {n} vectors the header declares (byte offset "
+                                  f"{offset + lead}): the header's count or dimension is wrong")
+            offset += len(rest)
+            rest = fh.read(_CHUNK)
+            if not rest:
+                break
+    return words, out
+
+
+def _read_text(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
+               no_header: bool) -> Tuple[List[str], np.ndarray]:
+    line_no = 0
+    if no_header:
+        n, d = -1, None
+    else:
+        header = fh.readline()
+        line_no = 1
+        if not header.strip():
+            raise FormatError(f"{path}: empty file (no header line)")
+        n, d = _parse_header(header, path)
+    want = n if limit is None else (limit if n < 0 else min(n, limit))
+    partial = limit is not None and (n < 0 or limit < n)  # stopping early was asked for
+    words: List[str] = []
+    blocks: List[np.ndarray] = []
+    flat: List[bytes] = []
+    block_start = line_no + 1
+    block_rows = 0
+    for line in fh:
+        line_no += 1
+        if want >= 0 and len(words) >= want:
+            if partial:
+                break
+            if line.strip():
+                raise FormatError(f"{path}, line {line_no}: more vectors than the {n} the header declares")
+            continue
+        stripped = line.rstrip()
+        if not stripped:
+            if no_header:
+                continue
+            raise FormatError(f"{path}, line {line_no}: blank line where vector {len(words) + 1} of {n} "
+                              "was expected")
+        sp = stripped.find(b" ")
+        values = stripped[sp + 1:].split() if sp > 0 else []
+        if d is None:
+            d = len(values)
+            if d == 0:
+                raise FormatError(f"{path}, line {line_no}: no values after the word")
+        if len(values) != d:
+            raise FormatError(f"{path}, line {line_no}: {len(values)} values, expected {d}")
+        try:
+            words.append(stripped[:sp].decode("utf-8", errors))
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{path}, line {line_no}: invalid UTF-8 in the word at byte {exc.start} "
+                              f"({exc.reason}); pass unicode_errors='replace' or 'ignore' to accept it") from None
+        flat += values
+        block_rows += 1
+        if block_rows >= 16384:
+            blocks.append(_parse_floats(flat, d, path, block_start))
+            flat, block_rows, block_start = [], 0, line_no + 1
+    if flat:
+        blocks.append(_parse_floats(flat, d, path, block_start))
+    if want >= 0 and len(words) < want:
+        raise FormatError(f"{path}: file ends after {len(words)} vectors (line {line_no}), but the header "
+                          f"declares {n}: truncated, or the header is wrong")
+    if d is None:
+        raise FormatError(f"{path}: no vectors found")
+    vectors = np.concatenate(blocks) if blocks else np.zeros((0, d), np.float32)
+    return words, vectors
+
+
+def _parse_floats(flat: List[bytes], d: int, path: str, first_line: int) -> np.ndarray:
+    """Parse a block of numeric tokens (numpy's C parser); on failure find the bad token."""
+    try:
+        return np.array(flat, dtype=np.float32).reshape(-1, d)
+    except ValueError:
+        for k, tok in enumerate(flat):
+            try:
+                float(tok)
+            except ValueError:
+                raise FormatError(f"{path}, line {first_line + k // d}: value {k % d + 1} is not a number: "
+                                  f"{tok[:40]!r}") from None
+        raise

@@ -1,0 +1,197 @@
+"""The package's import graph, read from the source: no cycles, and every import goes down
+the declared layers.
+
+Every ``import``/``from ... import`` in a module counts: at the top, inside functions, and
+under ``if TYPE_CHECKING:`` too (a type-only import against the layers is still an upward
+dependency: put the type lower, or take it as a protocol). Relative imports are resolved;
+``from . import x`` counts as importing the submodule ``x`` when there is one, else the
+package itself (``cyw2v/__init__``), as ``import cyw2v`` and ``from . import __version__`` do.
+``importlib.import_module`` with a computed name (``_dispatch`` loading ``_core_avx2``) is
+not seen.
+"""
+import ast
+from pathlib import Path
+from typing import Dict, List, Optional, Set
+
+import pytest
+
+PACKAGE = "cyw2v"
+ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+INIT = "__init__"
+
+#: Lowest first; a module may import only modules of lower layers.
+LAYERS: List[List[str]] = [
+    ["_core", "_core_avx2", "_core_avx512", "_version", "_files", "datasets"],  # stdlib/numpy only
+    ["_dispatch", "_formats", "params"],
+    ["corpus", "keyedvectors", "vocab", "weights"],
+    ["training"],
+    ["model"],
+    ["io", "sklearn", "plot", "dask"],
+    ["cli"],  # the commands use io, plot, model, ...
+    ["__main__"],
+    [INIT],  # the package's public names; nothing imports it
+]
+
+#: (importer, imported) pairs allowed within one layer, each with its reason. None yet.
+SAME_LAYER_ALLOWED: Dict[tuple, str] = {}
+
+#: The class modules, which the file layers must not know.
+CLASS_MODULES = {"keyedvectors", "model", "vocab", "corpus", "sklearn", "params", "weights", "training"}
+
+
+def package_modules() -> Set[str]:
+    """Names of the package's modules: its .py files and its compiled (.pyx) extensions."""
+    return {p.stem for p in ROOT.glob("*.py")} | {p.stem for p in ROOT.glob("*.pyx")}
+
+
+def _resolve(node: ast.AST, modules: Set[str]) -> Set[str]:
+    """The package modules one import statement imports."""
+    found: Set[str] = set()
+
+    def module_of(dotted: Optional[str]) -> Optional[str]:
+        """'cyw2v' -> __init__, 'cyw2v.x.y' -> x; None for other packages."""
+        if dotted is None:
+            return None
+        parts = dotted.split(".")
+        if parts[0] != PACKAGE:
+            return None
+        return parts[1] if len(parts) > 1 else INIT
+
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            name = module_of(alias.name)
+            if name is not None:
+                found.add(name)
+    elif isinstance(node, ast.ImportFrom):
+        if node.level > 1:
+            raise AssertionError(f"line {node.lineno}: import above the package (level {node.level})")
+        base = (PACKAGE + ("." + node.module if node.module else "")) if node.level == 1 else node.module
+        name = module_of(base)
+        if name is None:
+            return found
+        if name == INIT:  # from . import x / from cyw2v import x: a submodule, or the package's name
+            for alias in node.names:
+                found.add(alias.name if alias.name in modules else INIT)
+        else:
+            found.add(name)
+    return found
+
+
+def import_graph() -> Dict[str, Set[str]]:
+    """module -> the package modules it imports (compiled modules have no Python source)."""
+    modules = package_modules()
+    graph: Dict[str, Set[str]] = {}
+    for path in sorted(ROOT.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        edges: Set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                edges |= _resolve(node, modules)
+        unknown = edges - modules
+        assert not unknown, f"{path.name} imports {sorted(unknown)}, which are not modules of {PACKAGE}"
+        edges.discard(path.stem)
+        graph[path.stem] = edges
+    return graph
+
+
+def find_cycle(graph: Dict[str, Set[str]]) -> Optional[List[str]]:
+    """One import cycle as [a, b, ..., a], or None."""
+    state: Dict[str, int] = {}  # 1: on the current path, 2: done
+    path: List[str] = []
+
+    def visit(node: str) -> Optional[List[str]]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            cycle = visit(start)
+            if cycle:
+                return cycle
+    return None
+
+
+def layer_violations(graph: Dict[str, Set[str]]) -> List[str]:
+    level = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+    bad = []
+    for importer, imported in sorted(graph.items()):
+        for target in sorted(imported):
+            if importer not in level or target not in level:
+                bad.append(f"{importer} imports {target}: place both in LAYERS")
+                continue
+            if level[target] < level[importer] or (importer, target) in SAME_LAYER_ALLOWED:
+                continue
+            how = "in its own layer" if level[target] == level[importer] else "in a higher layer"
+            bad.append(f"{importer} (L{level[importer]}) imports {target} (L{level[target]}), {how}")
+    return bad
+
+
+def test_every_module_has_a_layer():
+    listed = [name for layer in LAYERS for name in layer]
+    assert len(listed) == len(set(listed)), "a module is listed in two layers"
+    missing = sorted(package_modules() - set(listed))
+    assert not missing, f"place these modules in LAYERS of tests/test_architecture.py: {missing}"
+
+
+def test_no_import_cycles():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_imports_follow_the_layers():
+    assert layer_violations(import_graph()) == []
+
+
+def test_nothing_imports_the_package_init():
+    importers = sorted(name for name, edges in import_graph().items() if INIT in edges)
+    assert importers == [], f"{importers} import cyw2v/__init__ (take __version__ from cyw2v._version)"
+
+
+@pytest.mark.parametrize("name", ["_files", "_formats"])
+def test_file_layers_know_no_class(name):
+    imported = import_graph()[name]
+    assert not imported & CLASS_MODULES, f"{name} imports {sorted(imported & CLASS_MODULES)}"
+    allowed = {"_files": set(), "_formats": {"_files", "_version"}}[name]
+    assert imported <= allowed, f"{name} imports {sorted(imported - allowed)}"
+    tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    assert not used & {"KeyedVectors", "Word2Vec", "Vocabulary"}, f"{name} uses a class of cyw2v"
+
+
+def test_checker_finds_a_cycle_and_an_upward_import():
+    graph = {"_formats": {"_files"}, "_files": {"_formats"}, "keyedvectors": {"model"}, "model": set()}
+    assert find_cycle(graph) in (["_files", "_formats", "_files"], ["_formats", "_files", "_formats"])
+    assert layer_violations(graph) == [
+        "_files (L0) imports _formats (L1), in a higher layer",
+        "keyedvectors (L2) imports model (L4), in a higher layer",
+    ]
+
+
+def test_resolution_of_relative_and_package_imports():
+    modules = {"model", "io", "_version", INIT}
+    parse = lambda src: _resolve(ast.parse(src).body[0], modules)  # noqa: E731
+    assert parse("from . import __version__") == {INIT}
+    assert parse("import cyw2v") == {INIT}
+    assert parse("from . import model, io") == {"model", "io"}
+    assert parse("from .model import Word2Vec") == {"model"}
+    assert parse("from cyw2v._version import __version__") == {"_version"}
+    assert parse("import cyw2v.model as m") == {"model"}
+    assert parse("from numpy import array") == set()
+
+
+def test_io_reexports_the_formats_error():
+    import cyw2v._formats
+    import cyw2v.io
+    assert cyw2v.io.FormatError is cyw2v._formats.FormatError
+    assert issubclass(cyw2v.io.FormatError, ValueError)
