@@ -10,7 +10,7 @@ For quick experiments between runs of the full harness (benchmarks/run.py), e.g.
 
 Extra ``key=value`` arguments are Word2Vec parameters (integers or floats). ``--hot-rows`` and
 ``--hot-sync-words`` override the per-thread cache of the most used output rows, which
-cyw2v.model uses with hs=1 only. Prints words/s of wall time and the CPU time per wall second, and with
+cyw2v.params resolves on for hs=1 only. Prints words/s of wall time and the CPU time per wall second, and with
 ``--evaluate`` the packaged analogy (30k most frequent words), WS-353 and SimLex-999 scores.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import cyw2v.model as model_module
+import cyw2v.params as params_module
 from cyw2v import Word2Vec
 
 
@@ -42,16 +42,17 @@ def main() -> None:
     args = ap.parse_intermixed_args()
     extra = {k: _value(v) for k, v in (p.split("=", 1) for p in args.params)}
     if args.hot_rows is not None:
-        model_module._HOT_ROWS = args.hot_rows
+        params_module.HOT_ROWS = args.hot_rows
     if args.hot_sync_words is not None:
-        model_module._HOT_SYNC_WORDS = args.hot_sync_words
+        params_module.HOT_SYNC_WORDS = args.hot_sync_words
     model = Word2Vec(sg=args.sg, workers=args.workers, epochs=args.epochs, **extra)
     model.build_vocab(corpus_file=args.corpus)
     t, cpu = time.perf_counter(), time.process_time()
     _, raw = model.train(corpus_file=args.corpus, total_words=model.corpus_total_words)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
-    print(f"sg={args.sg} workers={args.workers} hot_rows={model._hot_rows()} "
-          f"sync={model_module._HOT_SYNC_WORDS} {extra}: {raw / wall / 1e6:.3f}M words/s, "
+    config = params_module.resolve(model.get_params(), compute_loss=False)
+    print(f"sg={args.sg} workers={args.workers} hot_rows={config.hot_rows} "
+          f"sync={config.hot_sync_words} {extra}: {raw / wall / 1e6:.3f}M words/s, "
           f"cpu/wall {cpu / wall:.2f}")
     if args.evaluate:
         scores = model.wv.evaluate_standard(restrict_vocab=30000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from ._version import __version__
 from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
 from .model import Word2Vec
+from .params import PARAMETERS, Flag, Param
 from .plot import plot_words
 
 
@@ -250,14 +252,36 @@ def format_table(rows: Sequence[Tuple[str, str, str]], header: Tuple[str, str, s
 
 # ----------------------------------------------------------------------------- commands
 def _training_params(args: argparse.Namespace) -> Dict[str, Any]:
-    params = dict(vector_size=args.dim, window=args.window, negative=args.negative, epochs=args.epochs,
-                  min_count=args.min_count, sample=args.sample, workers=args.workers, sg=int(args.sg),
-                  hs=int(args.hs), seed=args.seed, cbow_mean=int(args.cbow_mean))
-    for name in ("alpha", "min_alpha", "max_vocab_size", "max_final_vocab"):
-        value = getattr(args, name)
-        if value is not None:
-            params[name] = value
-    return params
+    return {p.name: getattr(args, p.name) for p in PARAMETERS if p.flag is not None}
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """One option per parameter of the table that has a flag, with its doc and default;
+    values are checked by the parameter's own constraint (a bad one is a usage error)."""
+    for p in PARAMETERS:
+        if p.flag is None:
+            continue
+        default = p.default if p.cli_default is inspect.Parameter.empty else p.cli_default
+        default = default() if callable(default) else default
+        # a computed default is described, not shown: the help must not depend on the machine
+        shown = p.cli_default.__doc__ if callable(p.cli_default) else "none" if default is None else default
+        if isinstance(p.constraint, Flag) and not p.default:
+            parser.add_argument(p.flag, dest=p.name, action="store_const", const=1, default=0, help=p.doc)
+            continue
+        parser.add_argument(p.flag, dest=p.name, type=_constraint_type(p), default=default,
+                            metavar="N" if p.constraint.type is int else "X",
+                            help=f"{p.doc} (default {shown})")
+
+
+def _constraint_type(p: Param) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = p.constraint.type(text) if text.lower() != "none" else None
+            return p.constraint.check(p.flag, value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = p.constraint.type.__name__   # argparse names it in "invalid int value"
+    return parse
 
 
 def _use_bar(args: argparse.Namespace) -> bool:
@@ -469,13 +493,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 def _add_vector_input(p: argparse.ArgumentParser, limit: bool = True) -> None:
     p.add_argument("vectors", metavar="VECTORS", help="word2vec text/binary or native cyw2v file")
     p.add_argument("--format", choices=FORMATS, default=None,
@@ -512,23 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--binary", action="store_true", help="write word2vec binary format")
     t.add_argument("--to", choices=FORMATS, default=None, help="format of -o (default: from the suffix, else text)")
     t.add_argument("--save-model", metavar="MODEL", help="also save the full native model (to resume training)")
-    t.add_argument("--sg", action="store_true", help="skip-gram (default: CBOW)")
-    t.add_argument("--hs", action="store_true", help="hierarchical softmax")
-    t.add_argument("--dim", type=_positive_int, default=100, help="vector size (default 100)")
-    t.add_argument("--window", type=_positive_int, default=5, help="max context window (default 5)")
-    t.add_argument("--negative", type=int, default=5, help="negative samples; 0 = none (default 5)")
-    t.add_argument("--epochs", type=_positive_int, default=5, help="passes over the corpus (default 5)")
-    t.add_argument("--min-count", type=int, default=5, help="drop words rarer than this (default 5)")
-    t.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold; 0 = off (default 1e-3)")
-    t.add_argument("--alpha", type=float, default=None, help="initial learning rate (default 0.025)")
-    t.add_argument("--min-alpha", type=float, default=None, help="final learning rate (default 0.0001)")
-    t.add_argument("--cbow-mean", type=int, choices=(0, 1), default=1,
-                   help="CBOW: 1 averages context vectors, 0 sums them (default 1)")
-    t.add_argument("--max-vocab-size", type=_positive_int, default=None, help="prune the vocabulary while counting")
-    t.add_argument("--max-final-vocab", type=_positive_int, default=None, help="keep at most N words")
-    t.add_argument("--workers", type=_positive_int, default=_default_workers(),
-                   help="training threads (default: available cores)")
-    t.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    add_training_options(t)
     progress_options(t)
     t.set_defaults(func=cmd_train, parser=t)
 

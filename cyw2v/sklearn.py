@@ -12,6 +12,7 @@ it can feed any scikit-learn classifier or regressor in a ``Pipeline``.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections import Counter
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
@@ -25,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("cyw2v.sklearn needs scikit-learn: pip install 'cyw2v[sklearn]'") from exc
 
 from .model import Word2Vec
+from .params import PARAM_DEFAULTS, bind, described, signature
 
 Document = Union[str, Sequence[str]]
 
@@ -41,33 +43,20 @@ class Word2VecTransformer(TransformerMixin, BaseEstimator):
     (smooth idf, ``ln((1 + n) / (1 + df)) + 1``, learned in ``fit``); all zeros when
     no word is known.
 
-    Word2vec parameters have :class:`cyw2v.Word2Vec`'s meaning and defaults. Results are
-    reproducible for a fixed ``seed`` only with ``workers=1``.
+    Word2vec parameters: every parameter of :data:`cyw2v.params.PARAMETERS`, with
+    :class:`cyw2v.Word2Vec`'s meaning and defaults. Results are reproducible for a fixed
+    ``seed`` only with ``workers=1``.
 
     Fitted attributes: ``model_`` (the Word2Vec), ``vocabulary_`` (word -> row of
     ``model_.wv.vectors``), ``idf_`` (per vocabulary row; ones unless ``tfidf``),
     ``n_documents_`` (documents seen in ``fit``).
     """
 
-    def __init__(self, vector_size: int = 100, window: int = 5, min_count: int = 5, sg: int = 0,
-                 hs: int = 0, negative: int = 5, epochs: int = 5, workers: int = 3, seed: int = 1,
-                 sample: float = 1e-3, alpha: float = 0.025,
-                 tokenizer: Optional[Callable[[str], List[str]]] = None, lowercase: bool = True,
-                 tfidf: bool = False) -> None:
-        self.vector_size = vector_size
-        self.window = window
-        self.min_count = min_count
-        self.sg = sg
-        self.hs = hs
-        self.negative = negative
-        self.epochs = epochs
-        self.workers = workers
-        self.seed = seed
-        self.sample = sample
-        self.alpha = alpha
-        self.tokenizer = tokenizer
-        self.lowercase = lowercase
-        self.tfidf = tfidf
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # scikit-learn's convention: store the arguments unchanged; fit validates them
+        for name, value in bind(_SIGNATURE, "Word2VecTransformer", (self, *args), kwargs).items():
+            if name != "self":
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------ tokenising
     def _tokenize(self, X: Iterable[Document]) -> List[List[str]]:
@@ -99,9 +88,7 @@ class Word2VecTransformer(TransformerMixin, BaseEstimator):
             raise ValueError("cannot fit on an empty collection of documents")
         if not any(docs):
             raise ValueError("the documents contain no tokens")
-        model = Word2Vec(vector_size=self.vector_size, window=self.window, min_count=self.min_count,
-                         sg=self.sg, hs=self.hs, negative=self.negative, epochs=self.epochs,
-                         workers=self.workers, seed=self.seed, sample=self.sample, alpha=self.alpha)
+        model = Word2Vec(**{name: getattr(self, name) for name in PARAM_DEFAULTS})
         model.fit([d for d in docs if d])
         vocabulary = dict(model.wv.key_to_index)
         idf = np.ones(len(vocabulary), dtype=np.float64)
@@ -147,3 +134,13 @@ class Word2VecTransformer(TransformerMixin, BaseEstimator):
 
     def _more_tags(self) -> dict:  # scikit-learn < 1.6
         return {"X_types": ["string"], "non_deterministic": True, "requires_fit": True}
+
+
+_P = inspect.Parameter
+_SIGNATURE = signature(
+    leading=[_P("self", _P.POSITIONAL_OR_KEYWORD)],
+    trailing=[_P("tokenizer", _P.POSITIONAL_OR_KEYWORD, default=None,
+                 annotation="Optional[Callable[[str], List[str]]]"),
+              _P("lowercase", _P.POSITIONAL_OR_KEYWORD, default=True, annotation="bool"),
+              _P("tfidf", _P.POSITIONAL_OR_KEYWORD, default=False, annotation="bool")])
+Word2VecTransformer.__init__ = described(Word2VecTransformer.__init__, _SIGNATURE)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import _core, _files
+from . import _files
+from ._dispatch import core as _core
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,19 @@ def check_sentence(sentence: object) -> None:
         raise TypeError(
             "each sentence must be a list of tokens (str), got a "
             f"{type(sentence).__name__}: {str(sentence)[:40]!r}; split it first, e.g. text.split()")
+
+
+def check_word_freq(word_freq: object) -> None:
+    """Reject anything but a non-empty dict of str -> non-negative int."""
+    if not isinstance(word_freq, dict):
+        raise TypeError("word_freq must be a dict of word -> count")
+    for w, c in word_freq.items():
+        if not isinstance(w, str):
+            raise TypeError(f"word_freq keys must be str, got {w!r}")
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
+            raise ValueError(f"count of {w!r} must be a non-negative integer, got {c!r}")
+    if not word_freq:
+        raise ValueError("word_freq is empty")
 
 
 @dataclass
@@ -120,15 +134,45 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
     return CorpusScan(decoded, total_words, max(total_lines, 1 if total_words else 0), pruned, min_reduce)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Tables:
+    """What the engine reads besides the weights: keep thresholds for subsampling, the noise
+    alias table (negative sampling) and the Huffman paths (hierarchical softmax); a table
+    whose objective is off is empty."""
+    keep: np.ndarray
+    alias_prob: np.ndarray
+    alias_index: np.ndarray
+    hs_offset: np.ndarray
+    hs_code: np.ndarray
+    hs_point: np.ndarray
+
+
 class Vocabulary:
-    """The retained words, their counts and the tables the engine needs."""
-    index_to_key: list = field(default_factory=list)
-    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The retained words and their counts, the statistics of the corpus they came from and
+    the tables derived from them (:meth:`prepare`), plus the C token index for file input.
+
+    Immutable once made: an online update (:meth:`updated`) makes a new one.
+    """
+
+    def __init__(self, index_to_key: Sequence[str] = (), counts: Optional[np.ndarray] = None,
+                 corpus_count: int = 0, corpus_total_words: int = 0, pruned: bool = False) -> None:
+        self.index_to_key: List[str] = list(index_to_key)
+        self.counts = (np.zeros(len(self.index_to_key), np.int64) if counts is None
+                       else np.asarray(counts, dtype=np.int64))
+        if self.counts.shape != (len(self.index_to_key),):
+            raise ValueError(f"counts has shape {self.counts.shape}, expected ({len(self.index_to_key)},)")
+        self.corpus_count = int(corpus_count)
+        self.corpus_total_words = int(corpus_total_words)
+        self.pruned = bool(pruned)
+        self.tables: Optional[Tables] = None
+        self._token_index = None
+        self._key_to_index: Optional[Dict[str, int]] = None
 
     @classmethod
     def from_counts(cls, raw_counts: Mapping[str, int], min_count: int = 5,
-                    max_final_vocab: Optional[int] = None, sorted_vocab: bool = True) -> "Vocabulary":
+                    max_final_vocab: Optional[int] = None, sorted_vocab: bool = True,
+                    corpus_count: int = 0, corpus_total_words: int = 0,
+                    pruned: bool = False) -> "Vocabulary":
         """Keep words with count >= min_count (raised, if needed, so that at most
         ``max_final_vocab`` words remain; words tied at the cut are dropped together).
         ``sorted_vocab`` orders by descending count, ties in first-seen order."""
@@ -145,13 +189,75 @@ class Vocabulary:
         keep = np.flatnonzero(counts >= effective_min)
         if sorted_vocab:
             keep = keep[np.argsort(-counts[keep], kind="stable")]
-        return cls([words[i] for i in keep], counts[keep].copy())
+        return cls([words[i] for i in keep], counts[keep].copy(), corpus_count, corpus_total_words, pruned)
+
+    def updated(self, raw_counts: Mapping[str, int], min_count: int, sorted_vocab: bool,
+                corpus_count: int, corpus_total_words: int, pruned: bool) -> "Vocabulary":
+        """This vocabulary with the new counts added to known words and the new words of count
+        >= min_count appended (by descending count if ``sorted_vocab``): known words keep
+        their rows, so the weights only grow."""
+        index = self.key_to_index()
+        counts = self.counts.copy()
+        new_words: List[str] = []
+        new_counts: List[int] = []
+        for word, c in raw_counts.items():
+            idx = index.get(word)
+            if idx is not None:
+                counts[idx] += c
+            elif c >= min_count:
+                new_words.append(word)
+                new_counts.append(c)
+        if new_words and sorted_vocab:
+            order = np.argsort(-np.asarray(new_counts), kind="stable")
+            new_words = [new_words[i] for i in order]
+            new_counts = [new_counts[i] for i in order]
+        logger.info("vocabulary update: %d new words, %d known words recounted", len(new_words), len(self))
+        return Vocabulary(self.index_to_key + new_words,
+                          np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)]),
+                          corpus_count, corpus_total_words, self.pruned or pruned)
 
     def __len__(self) -> int:
         return len(self.index_to_key)
 
-    def key_to_index(self) -> dict:
-        return {w: i for i, w in enumerate(self.index_to_key)}
+    def key_to_index(self) -> Dict[str, int]:
+        """Word -> row (made once; do not modify)."""
+        if self._key_to_index is None:
+            self._key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+        return self._key_to_index
+
+    def prepare(self, sample: float, negative: int, ns_exponent: float, hs: int) -> Tables:
+        """Build (and keep) the engine's tables for these parameters."""
+        counts = self.counts
+        empty_u32, empty_i32 = np.zeros(0, np.uint32), np.zeros(0, np.int32)
+        alias_prob, alias_index = empty_u32, empty_i32
+        if negative:
+            probs = noise_distribution(np.maximum(counts, 0), ns_exponent) if counts.sum() > 0 \
+                else np.full(len(counts), 1.0 / len(counts))
+            alias_prob, alias_index = alias_table(probs)
+        if hs:
+            hs_offset, hs_code, hs_point = huffman(counts)
+        else:
+            hs_offset = np.zeros(len(counts) + 1, np.int64)
+            hs_code, hs_point = np.zeros(0, np.uint8), empty_i32
+        self.tables = Tables(keep_thresholds(counts, sample), alias_prob, alias_index,
+                             hs_offset, hs_code, hs_point)
+        return self.tables
+
+    def token_index(self) -> "_core.TokenIndex":
+        """The words in a C hash table, for tokenising files without Python objects."""
+        if self._token_index is None:
+            self._token_index = _core.TokenIndex(self.index_to_key)
+        return self._token_index
+
+    def state(self) -> Dict[str, Any]:
+        """JSON-serialisable metadata (the counts are saved as an array)."""
+        return {"index_to_key": list(self.index_to_key), "corpus_count": self.corpus_count,
+                "corpus_total_words": self.corpus_total_words, "vocab_pruned": self.pruned}
+
+    @classmethod
+    def from_state(cls, meta: Mapping[str, Any], counts: np.ndarray) -> "Vocabulary":
+        return cls(meta["index_to_key"], counts, meta.get("corpus_count", 0),
+                   meta.get("corpus_total_words", 0), meta.get("vocab_pruned", False))
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

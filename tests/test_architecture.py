@@ -22,8 +22,8 @@ INIT = "__init__"
 #: Lowest first; a module may import only modules of lower layers.
 LAYERS: List[List[str]] = [
     ["_core", "_core_avx2", "_core_avx512", "_version", "_files", "datasets"],  # stdlib/numpy only
-    ["_dispatch", "_formats", "params"],
-    ["corpus", "keyedvectors", "vocab", "weights"],
+    ["_dispatch", "_formats"],
+    ["corpus", "keyedvectors", "params", "vocab", "weights"],
     ["training"],
     ["model"],
     ["io", "sklearn", "plot", "dask"],

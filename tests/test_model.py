@@ -7,11 +7,20 @@ import numpy as np
 import pytest
 
 from cyw2v import Callback, LineSentence, Text8Corpus, Word2Vec, _core
-from cyw2v import model as model_module
-from cyw2v.model import PARAM_DEFAULTS, _Schedule, padded_width
+from cyw2v import training as training_module
+from cyw2v import weights as weights_module
+from cyw2v.model import PARAM_DEFAULTS
+from cyw2v.training import Schedule as _Schedule
+from cyw2v.weights import MATRICES, padded_width
 
 TOY = [["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"],
        ["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "and", "a", "cat"]] * 40
+
+
+def _jobs(model, corpus, epoch, schedule, total_examples, total_words):
+    """The jobs of one epoch of ``model`` on ``corpus``, as the trainer makes them."""
+    return training_module.jobs(corpus, model.vocab, model.batch_words, schedule.epoch(epoch),
+                                model._epoch_seed(), total_examples, total_words)
 
 
 def small(**kw):
@@ -144,19 +153,19 @@ def test_padded_rows_train_like_packed_rows_and_padding_stays_zero(cfg, monkeypa
     float rounding, the padding columns stay exactly zero and the published arrays are views
     of the storage the engine wrote (no copies)."""
     padded = Word2Vec(**small(vector_size=30, **cfg)).build_vocab(TOY)
-    published = {name: padded._published(name) for name in model_module._MATRICES}
+    published = {name: padded._published(name) for name in MATRICES}
     padded.train(TOY, total_examples=len(TOY))
     for name, view in published.items():
-        storage = padded._storage[name]
+        storage = padded._weights.storage[name]
         assert padded._published(name) is view
         assert view.size == 0 or np.shares_memory(view, storage)
         assert storage.shape == (view.shape[0], 32)
         assert storage.size == 0 or storage.ctypes.data % 64 == 0
         assert not np.any(storage[:, 30:])
-    monkeypatch.setattr(model_module, "_MAX_PADDING", 0.0)
+    monkeypatch.setattr(weights_module, "_MAX_PADDING", 0.0)
     packed = Word2Vec(TOY, **small(vector_size=30, **cfg))
-    assert packed._storage["vectors"].shape[1] == 30
-    for name in model_module._MATRICES:
+    assert packed._weights.storage["vectors"].shape[1] == 30
+    for name in MATRICES:
         np.testing.assert_allclose(padded._published(name), packed._published(name), rtol=1e-4, atol=1e-6)
 
 
@@ -165,7 +174,7 @@ def test_replaced_matrices_are_copied_into_padded_storage():
     mine = np.asfortranarray(np.random.default_rng(0).uniform(-0.1, 0.1, (len(m.wv), 30)))
     m.wv.vectors = mine
     m.train(TOY, total_examples=len(TOY))
-    assert m.wv.vectors.dtype == np.float32 and np.shares_memory(m.wv.vectors, m._storage["vectors"])
+    assert m.wv.vectors.dtype == np.float32 and np.shares_memory(m.wv.vectors, m._weights.storage["vectors"])
     assert not np.allclose(m.wv.vectors, mine, atol=1e-3)   # trained from the user's values ...
     assert np.abs(m.wv.vectors - mine).max() < 0.5           # ... not from scratch
     m.syn1neg = np.zeros((len(m.wv), 29), np.float32)
@@ -194,7 +203,7 @@ def test_long_sentences_are_split_not_cut():
 
 def test_jobs_respect_batch_words_and_cover_every_word():
     m = Word2Vec(**small(batch_words=7)).build_vocab(TOY)
-    jobs = list(m._jobs(TOY, 0, _Schedule(0.025, 1e-4, 1), None, sum(map(len, TOY))))
+    jobs = list(_jobs(m, TOY, 0, _Schedule(0.025, 1e-4, 1), None, sum(map(len, TOY))))
     assert all(raw <= 7 for _, _, raw, *_ in jobs)
     assert sum(raw for _, _, raw, *_ in jobs) == sum(map(len, TOY))
     alphas = [a for job in jobs for a in job[3:5]]
@@ -288,8 +297,14 @@ def test_iterable_corpus_is_read_by_the_training_threads(monkeypatch, workers):
             trainers.add(threading.get_ident())
             return self._engine.train_job(*args)
 
-    real_engine = Word2Vec._engine
-    monkeypatch.setattr(Word2Vec, "_engine", lambda self, *a: RecordingEngine(real_engine(self, *a)))
+    real_trainer = Word2Vec._trainer
+
+    def recording_trainer(self, *a):
+        trainer = real_trainer(self, *a)
+        trainer.workers = [RecordingEngine(w) for w in trainer.workers]   # records train_job
+        return trainer
+
+    monkeypatch.setattr(Word2Vec, "_trainer", recording_trainer)
     m = Word2Vec(**small(workers=workers, batch_words=20)).build_vocab(TOY)
     m.train(Recorded(), total_examples=len(TOY))
     assert readers and readers <= trainers
@@ -358,7 +373,7 @@ def test_missing_file_is_clear(tmp_path):
 @pytest.mark.parametrize("workers", [1, 2, 3, 5, 7])
 def test_corpus_file_ranges_count_every_token_once(tmp_path, monkeypatch, workers, piece_bytes):
     # 37-byte pieces: far more pieces than workers, most of them cutting a token
-    monkeypatch.setattr(model_module, "_FILE_PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(training_module, "FILE_PIECE_BYTES", piece_bytes)
     rng = np.random.default_rng(workers)
     vocab = ["a", "bb", "ccc", "dddd", "é", "long" * 20]
     lines = []
@@ -376,7 +391,7 @@ def test_corpus_file_ranges_count_every_token_once(tmp_path, monkeypatch, worker
 
 
 def test_piece_queue_deals_shares_then_steals_from_the_back():
-    q = model_module._PieceQueue(10, 3)   # shares [0, 3), [3, 6), [6, 10)
+    q = training_module.PieceQueue(10, 3)   # shares [0, 3), [3, 6), [6, 10)
     assert [q.share_of(k) for k in (0, 2, 3, 5, 6, 9)] == [(0, 3), (0, 3), (3, 6), (3, 6), (6, 10), (6, 10)]
     assert [q.take(0) for _ in range(3)] == [0, 1, 2]
     assert [q.take(2), q.take(2)] == [6, 7]
@@ -389,7 +404,7 @@ def test_piece_queue_deals_shares_then_steals_from_the_back():
 
 def test_piece_queue_hands_out_every_piece_once_under_threads():
     import threading
-    q = model_module._PieceQueue(5000, 8)
+    q = training_module.PieceQueue(5000, 8)
     got = [[] for _ in range(8)]
 
     def drain(i):
@@ -411,7 +426,7 @@ def test_corpus_file_pieces_follow_the_schedule_and_are_reproducible(tmp_path, m
     up over its pieces."""
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(" ".join(s) for s in TOY), encoding="utf-8")
-    monkeypatch.setattr(model_module, "_FILE_PIECE_BYTES", 200)
+    monkeypatch.setattr(training_module, "FILE_PIECE_BYTES", 200)
     a = Word2Vec(corpus_file=str(path), **small(epochs=1, alpha=0.05, min_alpha=0.01))
     b = Word2Vec(corpus_file=str(path), **small(epochs=1, alpha=0.05, min_alpha=0.01))
     assert np.array_equal(a.wv.vectors, b.wv.vectors)
@@ -421,8 +436,10 @@ def test_corpus_file_pieces_follow_the_schedule_and_are_reproducible(tmp_path, m
         calls = []
         m = Word2Vec(**small(epochs=1, alpha=0.05, min_alpha=0.01, workers=workers))
         m.build_vocab(corpus_file=str(path))
-        engine = m._engine(False)
-        m._engine = lambda compute_loss: _Spy(engine, calls)
+        trainer = m._trainer(False)
+        engine = trainer.engine
+        trainer.workers = [_Spy(w, calls) for w in trainer.workers]
+        m._trainer = lambda *a: trainer
         m.train(corpus_file=str(path))
         calls.sort()
         assert len(calls) == pieces and len({c[4] for c in calls}) == pieces
@@ -435,22 +452,22 @@ def test_corpus_file_pieces_follow_the_schedule_and_are_reproducible(tmp_path, m
             assert a0 == pytest.approx(0.05 - 0.04 * (start - lo) / span)
             assert a1 == pytest.approx(0.05 - 0.04 * (end - lo) / span)
     progress = np.zeros(8, dtype=np.int64)
-    raw1 = engine.train_file_range(m._token_index(), str(path).encode(), 0, size // 2, 0.01, 0.01,
+    raw1 = engine.train_file_range(m.vocab.token_index(), str(path).encode(), 0, size // 2, 0.01, 0.01,
                                    1, 10000, progress)[0]
-    raw2 = engine.train_file_range(m._token_index(), str(path).encode(), size // 2, size, 0.01, 0.01,
+    raw2 = engine.train_file_range(m.vocab.token_index(), str(path).encode(), size // 2, size, 0.01, 0.01,
                                    2, 10000, progress)[0]
     assert raw1 + raw2 == sum(map(len, TOY)) and progress[0] == raw1 + raw2 and progress[1] == size
 
 
 class _Spy:
-    """An Engine stand-in that records train_file_range calls and forwards everything."""
+    """A Worker stand-in that records train_file_range calls and forwards everything."""
 
-    def __init__(self, engine, calls):
-        self._engine, self._calls = engine, calls
+    def __init__(self, worker, calls):
+        self._engine, self._calls = worker, calls
 
-    def train_file_range(self, index, path, start, end, a0, a1, seed, max_sentence, progress):
+    def train_file_range(self, index, path, start, end, a0, a1, seed, progress):
         self._calls.append((start, end, a0, a1, seed))
-        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, max_sentence, progress)
+        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, progress)
 
     def __getattr__(self, name):
         return getattr(self._engine, name)
@@ -468,7 +485,7 @@ def test_corpus_file_matches_iterable_vocabulary(tmp_path, text_files):
 
 def test_interrupt_flag_stops_training():
     m = Word2Vec(**small()).build_vocab(TOY)
-    engine = m._engine(False)
+    engine = m._trainer(False).engine
     engine.request_stop()
     words = np.zeros(100, np.int32)
     kept, _, _ = engine.train_job(words, np.array([50, 100], np.int64), 0.025, 0.025, 1)
@@ -522,8 +539,8 @@ def test_fast_block_reader_matches_python_tokenisation(tmp_path, reader):
     corpus = reader(path, max_sentence_length=13)
     model = Word2Vec(**small(batch_words=50)).build_vocab(corpus)
     total = model.corpus_total_words
-    fast = list(model._jobs(corpus, 0, _Schedule(0.025, 1e-4, 1), None, total))
-    slow = list(model._jobs(list(corpus), 0, _Schedule(0.025, 1e-4, 1), None, total))
+    fast = list(_jobs(model, corpus, 0, _Schedule(0.025, 1e-4, 1), None, total))
+    slow = list(_jobs(model, list(corpus), 0, _Schedule(0.025, 1e-4, 1), None, total))
     assert len(fast) > 5
     concat = lambda jobs: np.concatenate([j[0] for j in jobs])  # noqa: E731
     np.testing.assert_array_equal(concat(fast), concat(slow))

@@ -44,7 +44,7 @@ def softmax_loglik(syn0, out, pairs):
 
 
 def hs_loglik(model, pairs):
-    off, code, point = (model._tables[k] for k in ("hs_offset", "hs_code", "hs_point"))
+    off, code, point = (getattr(model.vocab.tables, k) for k in ("hs_offset", "hs_code", "hs_point"))
     total = 0.0
     for c, o in pairs:
         h = model.wv.vectors[c].astype(np.float64)

@@ -1,0 +1,278 @@
+"""Training parameters, declared once: name, default, constraint and a one-line doc.
+
+``Word2Vec``'s signature, ``Word2VecTransformer``'s parameters and the ``cyw2v train``
+options are all made from :data:`PARAMETERS`. :func:`validate` checks a full set once, at
+the door; :func:`resolve` turns a valid set into the :class:`EngineConfig` the engine
+runs (what ``batch_window=None`` and ``combine_windows=None`` become). Nothing
+downstream re-checks or re-derives them.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
+
+import numpy as np
+
+from ._dispatch import core as _core
+
+
+class Constraint:
+    """A rule for one value: ``check(name, value)`` returns it normalised or raises ValueError."""
+
+    #: Python type of a valid value (for the CLI parser and the signature's annotation).
+    type: type = object
+
+    @property
+    def annotation(self) -> str:
+        return self.type.__name__
+
+    def check(self, name: str, value: Any) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Integer(Constraint):
+    low: int
+    high: Optional[int] = None
+    type = int
+
+    def check(self, name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if value < self.low:
+            raise ValueError(f"{name} must be >= {self.low}, got {value}")
+        if self.high is not None and value > self.high:
+            raise ValueError(f"{name} must be <= {self.high}, got {value}")
+        return int(value)
+
+
+@dataclass(frozen=True)
+class Real(Constraint):
+    low: float
+    strict: bool   # value > low (else value >= low)
+    type = float
+
+    def check(self, name: str, value: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        if not math.isfinite(v) or (v <= self.low if self.strict else v < self.low):
+            raise ValueError(f"{name} must be {'>' if self.strict else '>='} {self.low}, got {value!r}")
+        return v
+
+
+@dataclass(frozen=True)
+class Flag(Constraint):
+    type = int
+
+    def check(self, name: str, value: Any) -> int:
+        if value not in (0, 1, True, False):
+            raise ValueError(f"{name} must be 0/1 (or a bool), got {value!r}")
+        return int(value)
+
+
+@dataclass(frozen=True)
+class OrNone(Constraint):
+    """None (a documented automatic choice), or a value of ``inner``."""
+    inner: Constraint
+
+    @property
+    def type(self) -> type:  # type: ignore[override]
+        return self.inner.type
+
+    @property
+    def annotation(self) -> str:
+        return f"Optional[{self.inner.annotation}]"
+
+    def check(self, name: str, value: Any) -> Any:
+        return None if value is None else self.inner.check(name, value)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One training parameter. ``cli`` is its ``cyw2v train`` flag (None: not offered);
+    ``cli_default`` overrides the default there (a callable is called when the parser is made)."""
+    name: str
+    default: Any
+    constraint: Constraint
+    doc: str
+    cli: Optional[str] = ""            # "" means --name-with-dashes
+    cli_default: Any = inspect.Parameter.empty
+
+    @property
+    def flag(self) -> Optional[str]:
+        if self.cli is None:
+            return None
+        return self.cli or "--" + self.name.replace("_", "-")
+
+
+def _available_cores() -> int:
+    """the cores this process may run on"""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+_POSITIVE = Integer(1)
+
+#: Every training parameter, in gensim's positional order (then ours). ``Word2Vec`` puts
+#: ``callbacks`` after ``compute_loss`` as gensim does; it is not a parameter of training.
+PARAMETERS: Tuple[Param, ...] = (
+    Param("vector_size", 100, _POSITIVE, "dimensionality of the word vectors", cli="--dim"),
+    Param("alpha", 0.025, Real(0.0, strict=True), "initial learning rate"),
+    Param("window", 5, _POSITIVE, "largest distance between the centre and a context word"),
+    Param("min_count", 5, Integer(0), "drop words rarer than this"),
+    Param("max_vocab_size", None, OrNone(_POSITIVE),
+          "prune rare words while counting whenever more than this many are held (None: no limit)"),
+    Param("sample", 1e-3, Real(0.0, strict=False), "subsampling threshold for frequent words (0: off)"),
+    Param("seed", 1, Integer(0), "random seed (results repeat exactly only with workers=1)"),
+    Param("workers", 3, _POSITIVE, "training threads", cli_default=_available_cores),
+    Param("min_alpha", 0.0001, Real(0.0, strict=False), "final learning rate (linear decay)"),
+    Param("sg", 0, Flag(), "1: skip-gram; 0: CBOW"),
+    Param("hs", 0, Flag(), "1: hierarchical softmax as an objective"),
+    Param("negative", 5, Integer(0), "negative samples per target (0: no negative sampling)"),
+    Param("ns_exponent", 0.75, Real(-math.inf, strict=True), "noise distribution ~ count ** ns_exponent"),
+    Param("cbow_mean", 1, Flag(), "CBOW: 1 averages the context vectors, 0 sums them"),
+    Param("epochs", 5, _POSITIVE, "passes over the corpus"),
+    Param("sorted_vocab", 1, Flag(), "1: order the vocabulary by descending count"),
+    Param("batch_words", 10000, _POSITIVE, "words per job; longer sentences are split"),
+    Param("compute_loss", False, Flag(), "record each epoch's training loss in loss_history"),
+    Param("max_final_vocab", None, OrNone(_POSITIVE),
+          "keep at most this many words, raising min_count as needed (None: no limit)"),
+    Param("shrink_windows", True, Flag(), "1: draw each window's size uniformly in [1, window]"),
+    Param("softmax", False, Flag(), "1: the exact full softmax as an objective (O(V d) per target)"),
+    Param("batch_window", None, OrNone(Flag()),
+          "skip-gram: 1 trains a window as one batch, 0 per pair (None: batch unless hs)"),
+    Param("combine_windows", None, OrNone(Integer(1, _core.MAX_COMBINED_CENTRES)),
+          "skip-gram: centres trained as one block (None: 3 with negative sampling alone, else 1)"),
+)
+
+BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}
+
+#: Constructor parameters and their defaults.
+PARAM_DEFAULTS: Dict[str, Any] = {p.name: p.default for p in PARAMETERS}
+
+
+def check(name: str, value: Any, as_name: Optional[str] = None) -> Any:
+    """``value`` checked against parameter ``name``'s constraint (errors say ``as_name``)."""
+    return BY_NAME[name].constraint.check(as_name or name, value)
+
+
+def validate(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """Every parameter checked (defaults for the missing ones) and the rules between them;
+    raises ValueError naming the first bad one, TypeError for an unknown name."""
+    unknown = sorted(set(values) - set(BY_NAME))
+    if unknown:
+        raise TypeError(f"unknown parameter(s): {', '.join(unknown)}")
+    q = {p.name: p.constraint.check(p.name, values.get(p.name, p.default)) for p in PARAMETERS}
+    if q["combine_windows"] is not None and q["combine_windows"] > 1 \
+            and not (q["sg"] and q["batch_window"] in (None, 1)):
+        raise ValueError("combine_windows > 1 needs skip-gram with batch_window=True (or None)")
+    if q["min_alpha"] > q["alpha"]:
+        raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({q['alpha']})")
+    if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
+        raise ValueError("no objective: set negative > 0, hs=1 or softmax=True")
+    return q
+
+
+# ----------------------------------------------------------------------------- resolution
+#: Skip-gram centres per block when ``combine_windows`` is None and the objective is negative
+#: sampling alone: 3 runs ~1.4x faster than 1 on the 16.9M-word benchmark corpus with analogy
+#: still above gensim's (BENCHMARKS.md); hierarchical softmax gets slower when combined.
+AUTO_COMBINE = 3
+
+# With several workers and hierarchical softmax, each keeps a private copy of the most used
+# output rows (the Huffman nodes near the root, and with negative sampling as well the
+# frequent words' rows) and merges its changes every HOT_SYNC_WORDS kept words: every
+# pair's path passes the root, and without the copies two workers ran SG-HS ~3x slower.
+# Negative sampling alone runs without them: there the copying cost 3-6% more than the
+# shared cache lines it saved (BENCHMARKS.md, "Threads").
+HOT_ROWS = 1024
+HOT_SYNC_WORDS = 1024
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the engine runs: validated parameters with every automatic choice made."""
+    sg: int
+    cbow_mean: int
+    window: int
+    shrink_windows: int
+    negative: int
+    hs: int
+    softmax: int
+    batch_window: int      # skip-gram trains each window as one batch
+    combine: int           # skip-gram centres per block
+    compute_loss: int
+    hot_rows: int          # output rows each worker keeps a private copy of
+    hot_sync_words: int
+
+
+def batches_windows(p: Mapping[str, Any]) -> bool:
+    """``batch_window`` resolved: None means yes, except with hierarchical softmax, where the
+    path nodes near the root take the summed step of the whole window at once and analogy
+    accuracy on the 16.9M-word benchmark corpus fell ~0.9 points below per-pair training
+    (BENCHMARKS.md). Asking for ``combine_windows`` > 1 means yes."""
+    if p["batch_window"] is not None:
+        return bool(p["batch_window"])
+    if p["combine_windows"] is not None and p["combine_windows"] > 1:
+        return True
+    return not p["hs"]
+
+
+def centres_per_block(p: Mapping[str, Any]) -> int:
+    """``combine_windows`` resolved."""
+    if p["combine_windows"] is not None:
+        return p["combine_windows"]
+    if p["sg"] and batches_windows(p) and p["negative"] > 0 and not p["hs"] and not p["softmax"]:
+        return AUTO_COMBINE
+    return 1
+
+
+def resolve(p: Mapping[str, Any], compute_loss: bool) -> EngineConfig:
+    """The engine configuration of valid parameters ``p`` for one training call."""
+    return EngineConfig(
+        sg=p["sg"], cbow_mean=p["cbow_mean"], window=p["window"], shrink_windows=p["shrink_windows"],
+        negative=p["negative"], hs=p["hs"], softmax=p["softmax"], batch_window=int(batches_windows(p)),
+        combine=centres_per_block(p), compute_loss=int(compute_loss),
+        hot_rows=HOT_ROWS if p["workers"] > 1 and p["hs"] else 0, hot_sync_words=HOT_SYNC_WORDS)
+
+
+# ----------------------------------------------------------------------------- signatures
+def signature(leading: Iterable[inspect.Parameter] = (), trailing: Iterable[inspect.Parameter] = (),
+              names: Optional[Iterable[str]] = None,
+              inserts: Optional[Dict[str, inspect.Parameter]] = None) -> inspect.Signature:
+    """A signature of ``leading``, then the table's parameters (``names`` only, if given),
+    each of ``inserts`` placed after the parameter it is keyed by, then ``trailing``."""
+    wanted = None if names is None else set(names)
+    inserts = inserts or {}
+    params = list(leading)
+    for p in PARAMETERS:
+        if wanted is not None and p.name not in wanted:
+            continue
+        params.append(inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=p.default, annotation=p.constraint.annotation))
+        if p.name in inserts:
+            params.append(inserts[p.name])
+    return inspect.Signature(params + list(trailing))
+
+
+def bind(sig: inspect.Signature, owner: str, args: tuple, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """Arguments bound to ``sig`` with defaults applied (TypeError as for a plain function)."""
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{owner}(): {exc}") from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def described(func: Callable, sig: inspect.Signature) -> Callable:
+    """``func`` shown with signature ``sig`` (inspect, help() and scikit-learn read it)."""
+    func.__signature__ = sig  # type: ignore[attr-defined]
+    return func
