@@ -6,14 +6,15 @@ the vector matrix plus a partial sort; row norms are cached until the vectors ch
 """
 from __future__ import annotations
 
-import io as _io
 import logging
 from numbers import Integral, Real
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _files, _formats, datasets
+from . import _formats
+from ._ranking import GROUP, argsort_desc, block_top, unitvec
+from .evaluation import Evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +25,9 @@ Terms = Union[WordOrVector, Sequence[Union[WordOrVector, Tuple[WordOrVector, flo
 #: Question-batch size for analogy evaluation is chosen so that one score block holds about
 #: this many float32 values (64 MiB).
 _BLOCK_ELEMENTS = 1 << 24
-#: Analogy questions whose top candidates lie closer than this are re-scored with the exact
-#: single-query arithmetic, so a batched product's last-bit rounding can never flip a decision.
-_TIE_MARGIN = 1e-5
 
 
-class KeyedVectors:
+class KeyedVectors(Evaluation):
     """Vectors indexed by word, with cached row norms for similarity queries.
 
     >>> kv = KeyedVectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
@@ -204,7 +202,7 @@ class KeyedVectors:
         return float(self._similarity32(self.get_index(w1), self.get_index(w2)))
 
     def _similarity32(self, i: int, j: int) -> np.floating:
-        return np.dot(_unitvec(self._vectors[i]), _unitvec(self._vectors[j]))
+        return np.dot(unitvec(self._vectors[i]), unitvec(self._vectors[j]))
 
     def distance(self, w1: Key, w2: Key) -> float:
         """Cosine distance, 1 - similarity."""
@@ -216,7 +214,7 @@ class KeyedVectors:
             raise ZeroDivisionError("at least one of the key lists is empty")
         m1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
         m2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
-        return float(np.dot(_unitvec(m1), _unitvec(m2)))
+        return float(np.dot(unitvec(m1), unitvec(m2)))
 
     @staticmethod
     def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
@@ -272,7 +270,7 @@ class KeyedVectors:
         if total > 0:
             mean = mean / total
         if post_normalize:
-            mean = _unitvec(mean).astype(np.float32)
+            mean = unitvec(mean).astype(np.float32)
         return mean
 
     def _limit(self, restrict_vocab: Optional[int]) -> int:
@@ -300,7 +298,7 @@ class KeyedVectors:
         dists = self._scores(mean, limit)
         if not topn:
             return dists
-        best = _argsort_desc(dists, topn + len(exclude))
+        best = argsort_desc(dists, topn + len(exclude))
         return [(self.index_to_key[i], float(dists[i])) for i in best if i not in exclude][:topn]
 
     def most_similar_batch(self, queries: Union[Sequence[Any], np.ndarray], topn: int = 10,
@@ -326,10 +324,10 @@ class KeyedVectors:
         k = min(topn + max(len(e) for e in excludes), limit)
         out: List[List[Tuple[str, float]]] = []
         for start, scores in self._score_blocks(np.vstack(means), limit):
-            tops = _block_top(scores, k)
+            tops = block_top(scores, k)
             for row, found in enumerate(tops):
                 if found is None:  # NaNs in the row: sort it fully
-                    cands = _argsort_desc(scores[row, :limit], k).tolist()
+                    cands = argsort_desc(scores[row, :limit], k).tolist()
                     found = (cands, scores[row, cands].tolist())
                 excl = excludes[start + row]
                 out.append([(self.index_to_key[i], float(v)) for i, v in zip(*found) if i not in excl][:topn])
@@ -337,10 +335,10 @@ class KeyedVectors:
 
     def _score_blocks(self, queries: np.ndarray, limit: int):
         """Yield (first query, cosines block) for blocks of unit query rows, one GEMM each. Blocks
-        are padded with -inf columns to a multiple of ``_GROUP`` for :func:`_block_top`."""
+        are padded with -inf columns to a multiple of ``GROUP`` for :func:`block_top`."""
         matrix = self._vectors[:limit]
         norms = self._safe_norms()[:limit]
-        width = -(-limit // _GROUP) * _GROUP
+        width = -(-limit // GROUP) * GROUP
         step = max(1, min(4096, _BLOCK_ELEMENTS // max(width, 1)))
         for start in range(0, queries.shape[0], step):
             q = queries[start:start + step].astype(matrix.dtype, copy=False)
@@ -377,7 +375,7 @@ class KeyedVectors:
         if not pos:
             raise ValueError("cannot compute similarity with no input")
         exclude = {self.get_index(w) for w in pos + neg if isinstance(w, str)}
-        terms = [self.get_vector(w, norm=True) if isinstance(w, str) else _unitvec(np.asarray(w, np.float32))
+        terms = [self.get_vector(w, norm=True) if isinstance(w, str) else unitvec(np.asarray(w, np.float32))
                  for w in pos + neg]
         limit = self._limit(restrict_vocab)
         # One GEMM for all terms instead of one pass over the matrix per term.
@@ -396,7 +394,7 @@ class KeyedVectors:
             dists = num / (1.0 + 0.000001)
         if not topn:
             return dists
-        best = _argsort_desc(dists, topn + len(exclude))
+        best = argsort_desc(dists, topn + len(exclude))
         return [(self.index_to_key[i], float(dists[i])) for i in best if i not in exclude][:topn]
 
     def rank_by_centrality(self, words: Sequence[Key], use_norm: bool = True) -> List[Tuple[float, Key]]:
@@ -415,107 +413,6 @@ class KeyedVectors:
         """The key farthest from the centroid of ``words``."""
         return self.rank_by_centrality(words)[-1][1]
 
-    # --- evaluation ------------------------------------------------------------------
-    def _ok_vocab(self, restrict_vocab: Optional[int], case_insensitive: bool) -> Dict[str, int]:
-        """Key (upper-cased if asked) -> row among the first ``restrict_vocab`` keys; with case
-        folding the first (most frequent) variant wins."""
-        ok: Dict[str, int] = {}
-        for i, k in enumerate(self.index_to_key[:restrict_vocab]):
-            ok.setdefault(k.upper() if case_insensitive else k, i)
-        return ok
-
-    def evaluate_word_analogies(self, path: str, restrict_vocab: int = 300000, case_insensitive: bool = True,
-                                dummy4unknown: bool = False) -> Tuple[float, List[Dict[str, Any]]]:
-        """Accuracy on an analogy file (": section" lines, then "a b c d" lines), answering
-        each question by 3CosAdd over the first ``restrict_vocab`` keys, like gensim 4.4.
-
-        Questions with a word outside those keys are skipped (or counted wrong with
-        ``dummy4unknown``). Returns (total accuracy, sections), each section a dict with
-        'section', 'correct' and 'incorrect' (lists of 4-tuples), the last 'Total accuracy'.
-        """
-        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
-        limit = self._limit(restrict_vocab) if len(self) else 0
-        sections: List[Dict[str, Any]] = []
-        # (section number, question, row in ``asked`` or -1 for a dummy OOV miss), in file order
-        items: List[Tuple[int, Tuple[str, ...], int]] = []
-        asked: List[Tuple[str, ...]] = []
-        n_questions = oov = 0
-        for line_no, line in enumerate(_read_lines(path)):
-            if line.startswith(": "):
-                sections.append({"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []})
-                continue
-            if not sections:
-                raise ValueError(f"missing section header before line #{line_no} in {path}")
-            words = line.split()
-            if len(words) != 4:
-                logger.info("skipping invalid line #%d in %s", line_no, path)
-                continue
-            quad = tuple(w.upper() for w in words) if case_insensitive else tuple(words)
-            n_questions += 1
-            if any(w not in ok_vocab for w in quad):
-                oov += 1
-                if dummy4unknown:
-                    items.append((len(sections) - 1, quad, -1))
-                continue
-            items.append((len(sections) - 1, quad, len(asked)))
-            asked.append(quad)
-        verdicts = self._answer_analogies(asked, ok_vocab, limit, case_insensitive)
-        for sec, quad, row in items:
-            right = row >= 0 and verdicts[row]
-            sections[sec]["correct" if right else "incorrect"].append(quad)
-        for sec in sections:
-            _log_section(sec)
-        total = {"section": "Total accuracy",
-                 "correct": [q for s in sections for q in s["correct"]],
-                 "incorrect": [q for s in sections for q in s["incorrect"]]}
-        if n_questions:
-            logger.info("quadruplets with out-of-vocabulary words: %.1f%%", 100.0 * oov / n_questions)
-        score = _log_section(total)
-        sections.append(total)
-        return score, sections
-
-    def _answer_analogies(self, quads: List[Tuple[str, ...]], ok_vocab: Dict[str, int],
-                          limit: int, case_insensitive: bool) -> List[bool]:
-        """Whether 3CosAdd answers each question right, as gensim decides it: of the 5 best
-        candidates other than the three inputs, the first whose folded form is not a question
-        word is the answer."""
-        if not quads:
-            return []
-        idx = np.array([[ok_vocab[w] for w in q] for q in quads], dtype=np.intp)
-        folded = [k.upper() for k in self.index_to_key[:limit]] if case_insensitive else self.index_to_key
-        normed = self._vectors[:limit] / self._safe_norms()[:limit, None]
-        # gensim's mean: unit(b) + unit(c) - unit(a) accumulated in the vectors' dtype, / 3 in
-        # float64, unit-normalised, cast to float32.
-        means = ((normed[idx[:, 1]] + normed[idx[:, 2]]) - normed[idx[:, 0]]).astype(np.float64) / 3.0
-        norms = np.linalg.norm(means, axis=1, keepdims=True)
-        means = np.divide(means, norms, out=means, where=norms > 0).astype(np.float32)
-        verdicts: List[bool] = []
-        top = 6  # the 5 candidates gensim looks at, plus the next one to check the last gap
-        for start, scores in self._score_blocks(means, limit):
-            rows = np.arange(scores.shape[0])
-            block_idx = idx[start:start + scores.shape[0]]
-            if limit > top + 3:
-                scores[rows[:, None], block_idx[:, :3]] = -np.inf  # inputs are never answers
-                tops = _block_top(scores, top)
-            for row in rows:
-                a, b, c, expected = quads[start + row]
-                cands = None
-                if limit > top + 3 and tops[row] is not None:
-                    cands, vals = tops[row]
-                    chosen = _first_answer(cands[:5], folded, (a, b, c))
-                    # The batched product may round differently from gensim's one-query product in
-                    # the last bits: trust it only if every gap down to the answer is clear.
-                    if not min(vals[j] - vals[j + 1] for j in range(chosen + 1)) >= _TIE_MARGIN:
-                        cands = None
-                if cands is None:
-                    inputs = set(block_idx[row, :3].tolist())
-                    best = self._exact_analogy_candidates(block_idx[row], limit, 8)
-                    cands = [i for i in best.tolist() if i not in inputs][:5]
-                    chosen = _first_answer(cands, folded, (a, b, c))
-                predicted = folded[cands[chosen]] if cands else None
-                verdicts.append(predicted == expected)
-        return verdicts
-
     def _exact_analogy_candidates(self, idx: np.ndarray, limit: int, k: int) -> np.ndarray:
         """Top-k rows for one question with single-query (GEMV) arithmetic, as gensim does it."""
         ia, ib, ic = (int(x) for x in idx[:3])
@@ -526,69 +423,8 @@ class KeyedVectors:
         for row, w in zip((ib, ic, ia), weights):
             mean += w * (self._vectors[row] / norms[row])
             total += abs(w)
-        mean = _unitvec(mean / total).astype(np.float32)
-        return np.asarray(_argsort_desc(self._scores(mean, limit), k))
-
-    def evaluate_word_pairs(self, path: str, delimiter: str = "\t", restrict_vocab: int = 300000,
-                            case_insensitive: bool = True, dummy4unknown: bool = False
-                            ) -> Tuple[Tuple[float, float], Tuple[float, float], float]:
-        """Correlation of cosine similarity with human scores in a "word1<delim>word2<delim>score"
-        file ('#' lines are comments), like gensim 4.4.
-
-        Returns ((pearson r, p), (spearman rho, p), percentage of pairs with an unknown word);
-        such pairs are skipped, or scored 0 with ``dummy4unknown``.
-        """
-        from scipy import stats
-
-        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
-        gold: List[float] = []
-        model: List[float] = []
-        oov = 0
-        for line_no, line in enumerate(_read_lines(path)):
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split(delimiter)
-            if case_insensitive:
-                parts = [p.upper() for p in parts]
-            try:
-                a, b, sim = parts
-                sim = float(sim)
-            except (ValueError, TypeError):
-                logger.info("skipping invalid line #%d in %s", line_no, path)
-                continue
-            if a not in ok_vocab or b not in ok_vocab:
-                oov += 1
-                if dummy4unknown:
-                    gold.append(sim)
-                    model.append(0.0)
-                continue
-            gold.append(sim)
-            model.append(float(self._similarity32(ok_vocab[a], ok_vocab[b])))
-        if not gold:
-            raise ValueError(f"no valid similarity judgements found in {path}: "
-                             "wrong format, or every pair is out of vocabulary")
-        spearman = stats.spearmanr(gold, model)
-        pearson = stats.pearsonr(gold, model)
-        oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
-        logger.info("%s: Pearson %.4f, Spearman %.4f, %.1f%% pairs with unknown words",
-                    path, pearson[0], spearman[0], oov_ratio)
-        return ((float(pearson[0]), float(pearson[1])), (float(spearman[0]), float(spearman[1])),
-                float(oov_ratio))
-
-    def evaluate_standard(self, restrict_vocab: int = 30000) -> Dict[str, float]:
-        """Google analogies accuracy and WordSim-353 / SimLex-999 correlations on the packaged
-        sets, all restricted to the first ``restrict_vocab`` keys."""
-        analogy, _ = self.evaluate_word_analogies(datasets.analogies_path(), restrict_vocab=restrict_vocab)
-        out: Dict[str, float] = {"analogy": float(analogy)}
-        for name, path in (("ws353", datasets.wordsim353_path()), ("simlex", datasets.simlex999_path())):
-            try:
-                pearson, spearman, oov_ratio = self.evaluate_word_pairs(path, restrict_vocab=restrict_vocab)
-            except ValueError:  # every pair out of vocabulary
-                pearson, spearman, oov_ratio = (float("nan"), float("nan")), (float("nan"), float("nan")), 100.0
-            out[f"{name}_pearson"] = pearson[0]
-            out[f"{name}_spearman"] = spearman[0]
-            out[f"{name}_oov"] = oov_ratio
-        return out
+        mean = unitvec(mean / total).astype(np.float32)
+        return np.asarray(argsort_desc(self._scores(mean, limit), k))
 
     # --- persistence -----------------------------------------------------------------
     def save(self, path: str) -> None:
@@ -657,104 +493,8 @@ def _terms(positive: Terms, negative: Terms) -> Tuple[list, np.ndarray]:
     return keys, weights
 
 
-def _unitvec(vec: np.ndarray) -> np.ndarray:
-    """vec / ||vec|| computed like gensim (float64 BLAS nrm2 and scal on a float64 copy, then
-    cast back to the input's float dtype); a zero or NaN norm leaves the vector unchanged."""
-    from scipy.linalg.blas import dnrm2, dscal
-
-    vec = np.asarray(vec)
-    out_dtype = vec.dtype if vec.dtype.kind == "f" else np.dtype(np.float64)
-    work = np.array(vec, dtype=np.float64)  # a copy: dscal scales in place
-    if work.size == 0:
-        return work.astype(out_dtype)
-    veclen = dnrm2(work)
-    if veclen > 0.0:
-        return dscal(1.0 / veclen, work).astype(out_dtype)
-    return work.astype(out_dtype)
-
-
 def _cosines(vec: np.ndarray, matrix: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """Cosine of ``vec`` with each row; 0 where either side is a zero vector."""
     denom = np.linalg.norm(vec) * norms
     dots = np.dot(matrix, vec)
     return dots / np.where(denom == 0, denom.dtype.type(1), denom)
-
-
-def _argsort_desc(x: np.ndarray, topn: int) -> np.ndarray:
-    """Indices of the ``topn`` largest values, largest first (partial sort; NaN sorts last)."""
-    if topn <= 0:
-        return np.zeros(0, dtype=np.intp)
-    neg = -x
-    if topn >= x.size:
-        return np.argsort(neg)[:topn]
-    top = np.argpartition(neg, topn)[:topn]
-    return top.take(np.argsort(neg.take(top)))
-
-
-_GROUP = 64  # columns per group in _block_top; score blocks are padded to a multiple of it
-
-
-def _block_top(scores: np.ndarray, top: int) -> List[Optional[Tuple[List[int], List[float]]]]:
-    """Per row of ``scores`` (width a multiple of ``_GROUP``): (columns of the ``top`` largest
-    values, largest first; those values), or None where NaNs leave too few candidates.
-
-    Cheaper than a partial sort of every row: the ``top``-th largest group maximum bounds the
-    ``top``-th largest value from below, so only the few groups reaching it are searched.
-    """
-    n_rows, n_cols = scores.shape
-    n_groups = n_cols // _GROUP
-    if n_groups < 4 * top:  # too few groups for the bound to pay off: plain partial sort
-        part = np.argpartition(scores, n_cols - top, axis=1)[:, n_cols - top:]
-        vals = np.take_along_axis(scores, part, axis=1)
-        order = np.argsort(-vals, axis=1, kind="stable")
-        part, vals = np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
-        return [(part[r].tolist(), vals[r].tolist()) if not np.isnan(vals[r]).any() else None
-                for r in range(n_rows)]
-    # Group j holds columns j, j + n_groups, j + 2 n_groups, ...: the group maxima are then an
-    # elementwise maximum of _GROUP contiguous slices, which vectorises well.
-    grouped = scores.reshape(n_rows, _GROUP, n_groups)
-    gmax = np.fmax.reduce(grouped, axis=1)  # fmax: a NaN does not hide the rest of its group
-    bound = np.partition(gmax, n_groups - top, axis=1)[:, n_groups - top]
-    g_row, g_col = np.nonzero(gmax >= bound[:, None])  # row-major: rows come out in order
-    members = grouped[g_row, :, g_col]  # (hit groups, _GROUP)
-    hit, offset = np.nonzero(members >= bound[g_row, None])
-    rows = g_row[hit]
-    cols = offset * n_groups + g_col[hit]
-    vals = members[hit, offset]
-    ends = np.cumsum(np.bincount(rows, minlength=n_rows))
-    out: List[Optional[Tuple[List[int], List[float]]]] = []
-    begin = 0
-    for row in range(n_rows):
-        end = int(ends[row])
-        if end - begin < top:
-            out.append(None)
-        else:
-            v = vals[begin:end]
-            order = np.argsort(-v, kind="stable")[:top]
-            out.append((cols[begin:end][order].tolist(), v[order].tolist()))
-        begin = end
-    return out
-
-
-def _first_answer(cands: List[int], folded: Sequence[str], question: Tuple[str, ...]) -> int:
-    """Position of the first candidate whose folded key is not a question word (else the last)."""
-    for pos, i in enumerate(cands):
-        if folded[i] not in question:
-            return pos
-    return len(cands) - 1
-
-
-def _log_section(section: Dict[str, Any]) -> float:
-    correct, incorrect = len(section["correct"]), len(section["incorrect"])
-    if correct + incorrect == 0:
-        return 0.0
-    score = correct / (correct + incorrect)
-    logger.info("%s: %.1f%% (%d/%d)", section["section"], 100.0 * score, correct, correct + incorrect)
-    return score
-
-
-def _read_lines(path: str) -> Iterable[str]:
-    """Decoded lines of a (possibly .gz/.bz2) UTF-8 text file, universal newlines."""
-    with _files.open_read(path) as fh:
-        text = _io.TextIOWrapper(fh, encoding="utf-8")
-        yield from text

@@ -3,7 +3,6 @@ the vocabulary (:mod:`.vocab`), the weights (:mod:`.weights`) and the trainer
 (:mod:`.training`)."""
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -23,14 +22,10 @@ __all__ = ["Word2Vec", "Callback", "PARAM_DEFAULTS"]
 
 logger = logging.getLogger(__name__)
 
-_P = inspect.Parameter
-_SIGNATURE = signature(
-    leading=[_P("self", _P.POSITIONAL_OR_KEYWORD),
-             _P("sentences", _P.POSITIONAL_OR_KEYWORD, default=None, annotation="Optional[Corpus]"),
-             _P("corpus_file", _P.POSITIONAL_OR_KEYWORD, default=None, annotation="Optional[str]")],
-    inserts={"compute_loss": _P("callbacks", _P.POSITIONAL_OR_KEYWORD, default=(),
-                                annotation="Sequence[Any]")},
-    trailing=[_P("progress", _P.POSITIONAL_OR_KEYWORD, default=False, annotation="bool")])
+#: The table's parameters with gensim's extra arguments where gensim has them.
+_SIGNATURE = signature(leading=[("sentences", None, "Optional[Corpus]"), ("corpus_file", None, "Optional[str]")],
+                       inserts={"compute_loss": ("callbacks", (), "Sequence[Any]")},
+                       trailing=[("progress", False, "bool")])
 
 
 class Word2Vec:
@@ -103,28 +98,9 @@ class Word2Vec:
         """Skip-gram centre words trained as one block: ``combine_windows`` resolved."""
         return centres_per_block(self._params)
 
-    @property
-    def corpus_count(self) -> int:
-        """Sentences in the corpus the vocabulary was built from."""
-        return self.vocab.corpus_count
-
-    @corpus_count.setter
-    def corpus_count(self, value: int) -> None:
-        self.vocab.corpus_count = int(value)
-
-    @property
-    def corpus_total_words(self) -> int:
-        """Raw words in the corpus the vocabulary was built from."""
-        return self.vocab.corpus_total_words
-
-    @corpus_total_words.setter
-    def corpus_total_words(self, value: int) -> None:
-        self.vocab.corpus_total_words = int(value)
-
-    @property
-    def vocab_pruned(self) -> bool:
-        """Whether max_vocab_size pruned words while counting (counts are approximate)."""
-        return self.vocab.pruned
+    corpus_count = Vocabulary.statistic("corpus_count", "Sentences in the corpus the vocabulary was built from.")
+    corpus_total_words = Vocabulary.statistic("corpus_total_words", "Raw words in that corpus.")
+    vocab_pruned = Vocabulary.statistic("pruned", "Whether max_vocab_size pruned words while counting.")
 
     def __repr__(self) -> str:
         arch = "skip-gram" if self.sg else "CBOW"

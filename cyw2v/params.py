@@ -244,22 +244,26 @@ def resolve(p: Mapping[str, Any], compute_loss: bool) -> EngineConfig:
 
 
 # ----------------------------------------------------------------------------- signatures
-def signature(leading: Iterable[inspect.Parameter] = (), trailing: Iterable[inspect.Parameter] = (),
-              names: Optional[Iterable[str]] = None,
-              inserts: Optional[Dict[str, inspect.Parameter]] = None) -> inspect.Signature:
-    """A signature of ``leading``, then the table's parameters (``names`` only, if given),
-    each of ``inserts`` placed after the parameter it is keyed by, then ``trailing``."""
-    wanted = None if names is None else set(names)
+#: An argument that is not a parameter of the table: (name, default, annotation).
+Extra = Tuple[str, Any, str]
+
+
+def signature(leading: Iterable[Extra] = (), trailing: Iterable[Extra] = (),
+              inserts: Optional[Dict[str, Extra]] = None) -> inspect.Signature:
+    """``(self, *leading, *the table's parameters, *trailing)``, each of ``inserts`` placed
+    after the parameter it is keyed by."""
+    def arg(name: str, default: Any, annotation: str) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                 annotation=annotation)
+
     inserts = inserts or {}
-    params = list(leading)
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params += [arg(*extra) for extra in leading]
     for p in PARAMETERS:
-        if wanted is not None and p.name not in wanted:
-            continue
-        params.append(inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                        default=p.default, annotation=p.constraint.annotation))
+        params.append(arg(p.name, p.default, p.constraint.annotation))
         if p.name in inserts:
-            params.append(inserts[p.name])
-    return inspect.Signature(params + list(trailing))
+            params.append(arg(*inserts[p.name]))
+    return inspect.Signature(params + [arg(*extra) for extra in trailing])
 
 
 def bind(sig: inspect.Signature, owner: str, args: tuple, kwargs: Dict[str, Any]) -> Dict[str, Any]:

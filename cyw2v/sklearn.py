@@ -12,10 +12,9 @@ it can feed any scikit-learn classifier or regressor in a ``Pipeline``.
 """
 from __future__ import annotations
 
-import inspect
 import math
 from collections import Counter
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
+from typing import Any, Iterable, List, Sequence, Union
 
 import numpy as np
 
@@ -136,11 +135,6 @@ class Word2VecTransformer(TransformerMixin, BaseEstimator):
         return {"X_types": ["string"], "non_deterministic": True, "requires_fit": True}
 
 
-_P = inspect.Parameter
-_SIGNATURE = signature(
-    leading=[_P("self", _P.POSITIONAL_OR_KEYWORD)],
-    trailing=[_P("tokenizer", _P.POSITIONAL_OR_KEYWORD, default=None,
-                 annotation="Optional[Callable[[str], List[str]]]"),
-              _P("lowercase", _P.POSITIONAL_OR_KEYWORD, default=True, annotation="bool"),
-              _P("tfidf", _P.POSITIONAL_OR_KEYWORD, default=False, annotation="bool")])
+_SIGNATURE = signature(trailing=[("tokenizer", None, "Optional[Callable[[str], List[str]]]"),
+                                 ("lowercase", True, "bool"), ("tfidf", False, "bool")])
 Word2VecTransformer.__init__ = described(Word2VecTransformer.__init__, _SIGNATURE)

@@ -219,6 +219,13 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.index_to_key)
 
+    @staticmethod
+    def statistic(name: str, doc: str) -> property:
+        """A property of an owner with a ``vocab`` that reads and sets ``vocab.<name>``."""
+        return property(lambda owner: getattr(owner.vocab, name),
+                        lambda owner, value: setattr(owner.vocab, name, type(getattr(owner.vocab, name))(value)),
+                        doc=doc)
+
     def key_to_index(self) -> Dict[str, int]:
         """Word -> row (made once; do not modify)."""
         if self._key_to_index is None:

@@ -21,8 +21,8 @@ INIT = "__init__"
 
 #: Lowest first; a module may import only modules of lower layers.
 LAYERS: List[List[str]] = [
-    ["_core", "_core_avx2", "_core_avx512", "_version", "_files", "datasets"],  # stdlib/numpy only
-    ["_dispatch", "_formats"],
+    ["_core", "_core_avx2", "_core_avx512", "_version", "_files", "_ranking", "datasets"],  # stdlib/numpy only
+    ["_dispatch", "_formats", "evaluation"],
     ["corpus", "keyedvectors", "params", "vocab", "weights"],
     ["training"],
     ["model"],

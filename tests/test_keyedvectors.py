@@ -384,7 +384,7 @@ def test_analogy_speed_30k_vocab():
 
 def test_exact_fallback_path_matches_gensim(pair, tmp_path, monkeypatch):
     """Force every question through the one-query path used for near-ties."""
-    import cyw2v.keyedvectors as kvmod
+    import cyw2v.evaluation as kvmod
     ours, theirs = pair
     path = small_analogy_file(tmp_path, 25)
     with one_blas_thread():
@@ -394,7 +394,7 @@ def test_exact_fallback_path_matches_gensim(pair, tmp_path, monkeypatch):
 
 
 def test_block_top_agrees_with_full_sort():
-    from cyw2v.keyedvectors import _GROUP, _block_top
+    from cyw2v._ranking import GROUP as _GROUP, block_top as _block_top
     rng = np.random.default_rng(2)
     for cols in (_GROUP * 3, _GROUP * 200):
         scores = rng.standard_normal((20, cols)).astype(np.float32)
