@@ -6,8 +6,10 @@
 """
 from . import datasets
 from ._version import __version__
-from .corpus import LineSentence, Text8Corpus
+from .corpus import LineSentence, PathLineSentences, Text8Corpus
 from .keyedvectors import KeyedVectors
 from .model import Callback, Word2Vec
+from .vocab import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP
 
-__all__ = ["Word2Vec", "KeyedVectors", "LineSentence", "Text8Corpus", "Callback", "datasets", "__version__"]
+__all__ = ["Word2Vec", "KeyedVectors", "LineSentence", "PathLineSentences", "Text8Corpus", "Callback", "datasets",
+           "RULE_DEFAULT", "RULE_DISCARD", "RULE_KEEP", "__version__"]

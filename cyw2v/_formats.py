@@ -47,6 +47,25 @@ class FormatError(ValueError):
     where known, the line or byte offset."""
 
 
+class TruncatedError(FormatError, EOFError):
+    """The file ends before the data its header declares (also an EOFError, as gensim raises)."""
+
+
+class KindError(FormatError, AttributeError):
+    """A native file holds another kind of object (also an AttributeError, as gensim raises)."""
+
+
+class DecodeError(FormatError, UnicodeDecodeError):
+    """Invalid text in the file's encoding (also the UnicodeDecodeError gensim raises)."""
+
+    def __init__(self, message: str, exc: UnicodeDecodeError) -> None:
+        UnicodeDecodeError.__init__(self, exc.encoding, exc.object, exc.start, exc.end, exc.reason)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 # ----------------------------------------------------------------------------- native format
 def write_container(path: PathLike, kind: str, class_name: str, meta: Dict[str, Any],
                     arrays: Dict[str, np.ndarray]) -> None:
@@ -99,7 +118,7 @@ def read_container(path: PathLike, kind: str, mmap: Optional[str]) -> Tuple[Dict
         if found != kind:
             hint = {"model": "load it with cyw2v.Word2Vec.load (its vectors are .wv)",
                     "keyedvectors": "load it with cyw2v.KeyedVectors.load"}.get(found, "")
-            raise FormatError(f"{path} holds {found!r}, not {kind!r}" + (f"; {hint}" if hint else ""))
+            raise KindError(f"{path} holds {found!r}, not {kind!r}" + (f"; {hint}" if hint else ""))
         table = doc.get("arrays")
         if not isinstance(table, dict) or not isinstance(doc.get("meta"), dict):
             raise FormatError(f"{path}: {_META_NAME} lacks 'arrays' or 'meta'")
@@ -265,6 +284,8 @@ def read_word2vec(path: PathLike, binary: bool = False, limit: Optional[int] = N
                 words, vectors = _read_binary(fh, path, limit, unicode_errors)
             else:
                 words, vectors = _read_text(fh, path, limit, unicode_errors, no_header)
+        except FormatError:
+            raise
         except (OSError, EOFError, zlib.error) as exc:  # damaged .gz/.bz2 streams
             raise FormatError(f"{path}: cannot decompress or read ({exc})") from exc
     words, vectors = _drop_repeats(path, words, vectors)
@@ -321,7 +342,7 @@ def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str) ->
                 raise FormatError(f"{path}: no word separator within {_MAX_WORD_BYTES} bytes at byte offset "
                                   f"{base + pos} (vector {i}): not a word2vec binary file, or a wrong header")
             if eof:
-                raise FormatError(f"{path}: file ends inside vector {i} of the {n} the header declares "
+                raise TruncatedError(f"{path}: file ends inside vector {i} of the {n} the header declares "
                                   f"(byte offset {base + pos}): truncated, or the header is wrong")
             chunk = fh.read(max(_CHUNK, width + _MAX_WORD_BYTES))
             eof = not chunk
@@ -339,9 +360,9 @@ def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str) ->
         try:
             words.append(word.decode("utf-8", errors))
         except UnicodeDecodeError as exc:
-            raise FormatError(f"{path}: invalid UTF-8 in word {i} at byte offset {base + pos + exc.start} "
+            raise DecodeError(f"{path}: invalid UTF-8 in word {i} at byte offset {base + pos + exc.start} "
                               f"({exc.reason}); pass unicode_errors='replace' or 'ignore' to accept it, "
-                              "or the header's dimension may be wrong") from None
+                              "or the header's dimension may be wrong", exc) from None
         out_bytes[i * width:(i + 1) * width] = view[sp + 1:end]
         pos = end + 1 if buf[end:end + 1] == b"\n" else end
         i += 1
@@ -403,8 +424,8 @@ def _read_text(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
         try:
             words.append(stripped[:sp].decode("utf-8", errors))
         except UnicodeDecodeError as exc:
-            raise FormatError(f"{path}, line {line_no}: invalid UTF-8 in the word at byte {exc.start} "
-                              f"({exc.reason}); pass unicode_errors='replace' or 'ignore' to accept it") from None
+            raise DecodeError(f"{path}, line {line_no}: invalid UTF-8 in the word at byte {exc.start} "
+                              f"({exc.reason}); pass unicode_errors='replace' or 'ignore' to accept it", exc) from None
         flat += values
         block_rows += 1
         if block_rows >= 16384:
@@ -413,7 +434,7 @@ def _read_text(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
     if flat:
         blocks.append(_parse_floats(flat, d, path, block_start))
     if want >= 0 and len(words) < want:
-        raise FormatError(f"{path}: file ends after {len(words)} vectors (line {line_no}), but the header "
+        raise TruncatedError(f"{path}: file ends after {len(words)} vectors (line {line_no}), but the header "
                           f"declares {n}: truncated, or the header is wrong")
     if d is None:
         raise FormatError(f"{path}: no vectors found")
@@ -433,3 +454,31 @@ def _parse_floats(flat: List[bytes], d: int, path: str, first_line: int) -> np.n
                 raise FormatError(f"{path}, line {first_line + k // d}: value {k % d + 1} is not a number: "
                                   f"{tok[:40]!r}") from None
         raise
+
+
+# ----------------------------------------------------------------------------- word2vec.c vocabulary
+def write_counts(path: PathLike, keys: Sequence[str], counts: Sequence[int]) -> None:
+    """Write word2vec.c's vocabulary file (``-save-vocab``): ``"word count\n"`` per key, atomically."""
+    with atomic_write(path, compress=True) as fh:
+        fh.write(b"".join(_encode_key(k) + b" %d\n" % int(c) for k, c in zip(keys, counts)))
+
+
+def read_counts(path: PathLike, unicode_errors: str = "strict") -> Dict[str, int]:
+    """word -> count of a word2vec.c vocabulary file; a bad line raises :class:`FormatError`."""
+    path = os.fspath(path)
+    counts: Dict[str, int] = {}
+    with open_read(path) as fh:
+        for line_no, line in enumerate(fh, 1):
+            try:
+                fields = line.decode("utf-8", unicode_errors).split()
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"{path}, line {line_no}: invalid UTF-8 at byte {exc.start} ({exc.reason}); "
+                                  "pass unicode_errors='replace' or 'ignore' to accept it", exc) from None
+            if not fields:
+                continue
+            try:
+                word, count = fields
+                counts[word] = int(count)
+            except ValueError:
+                raise FormatError(f"{path}, line {line_no}: expected 'word count', got {line[:60]!r}") from None
+    return counts

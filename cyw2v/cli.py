@@ -22,6 +22,8 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Text
 
 from . import datasets
 from ._files import atomic_path, open_read
+from ._formats import KindError
+from ._gensim_pickle import looks_like_pickle
 from ._version import __version__
 from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
@@ -419,6 +421,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
     src_fmt = resolve_format(args.input, args.from_, must_exist=True)
     dst_fmt = resolve_format(args.output, args.to, must_exist=False)
     _check_writable_target(args.output)
+    if src_fmt == dst_fmt == "native" and args.limit is None and looks_like_pickle(args.input):
+        # a gensim model becomes a native model (training can continue); gensim vectors fall through
+        try:
+            model = Word2Vec.load(args.input)
+        except KindError:
+            pass
+        except (ValueError, OSError) as exc:
+            raise CLIError(f"{args.input}: not a readable gensim model ({_one_line(exc)})") from None
+        else:
+            model.save(args.output)
+            print(f"wrote {args.output} (model, {len(model.wv):,} x {model.vector_size}, gensim -> native)")
+            return 0
     kv = load_vectors(args.input, src_fmt, args.limit)
     save_vectors(kv, args.output, dst_fmt)
     print(f"wrote {args.output} ({len(kv):,} x {kv.vector_size}, {src_fmt} -> {dst_fmt})")

@@ -1,8 +1,9 @@
 """Streaming corpus readers: plain, .gz and .bz2 text files."""
 from __future__ import annotations
 
+import itertools
 import os
-from typing import IO, Iterator, List, Optional
+from typing import IO, Any, Iterator, List, Optional, Union
 
 from . import _files
 from ._files import PathLike
@@ -51,19 +52,24 @@ class LineSentence:
     ['anarchism', 'is', 'a']
     """
 
-    def __init__(self, source: PathLike, max_sentence_length: int = MAX_SENTENCE_LENGTH,
+    def __init__(self, source: Union[PathLike, IO[Any]], max_sentence_length: int = MAX_SENTENCE_LENGTH,
                  limit: Optional[int] = None) -> None:
         if isinstance(source, (list, tuple)):
             raise TypeError("LineSentence takes a file path; pass a list of token lists directly as the corpus")
         if max_sentence_length < 1:
             raise ValueError("max_sentence_length must be >= 1")
-        self.source = os.fspath(source)
-        if not os.path.exists(self.source):
+        #: An open file (text or bytes; rewound with seek(0) on each pass), or None for a path.
+        self.stream = source if hasattr(source, "read") else None
+        self.source = source if self.stream is not None else os.fspath(source)
+        if self.stream is None and not os.path.exists(self.source):
             raise FileNotFoundError(f"corpus file not found: {self.source}")
         self.max_sentence_length = max_sentence_length
         self.limit = limit
 
     def __iter__(self) -> Iterator[List[str]]:
+        if self.stream is not None:
+            yield from self._iter_stream()
+            return
         pending: List[str] = []
         lines = 0
         for piece in _iter_lines(self.source):
@@ -81,6 +87,16 @@ class LineSentence:
                     return
         if pending:
             yield pending
+
+    def _iter_stream(self) -> Iterator[List[str]]:
+        """The lines of an open file, as gensim reads them (UTF-8, invalid bytes replaced)."""
+        try:
+            self.stream.seek(0)
+        except (AttributeError, OSError):
+            pass  # not seekable: one pass only
+        for line in itertools.islice(self.stream, self.limit):
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            yield from _split_long(text.split(), self.max_sentence_length)
 
     def __repr__(self) -> str:
         return f"LineSentence({self.source!r})"
@@ -117,3 +133,33 @@ class Text8Corpus(LineSentence):
 
     def __repr__(self) -> str:
         return f"Text8Corpus({self.source!r})"
+
+
+class PathLineSentences:
+    """:class:`LineSentence` over every file of a folder, in sorted name order (or over one
+    file); plain, .gz or .bz2.
+
+    >>> import cyw2v
+    >>> len(next(iter(PathLineSentences(cyw2v.datasets.demo_corpus_path(), max_sentence_length=5))))
+    5
+    """
+
+    def __init__(self, source: PathLike, max_sentence_length: int = MAX_SENTENCE_LENGTH,
+                 limit: Optional[int] = None) -> None:
+        self.source = os.fspath(source)
+        self.max_sentence_length = max_sentence_length
+        self.limit = limit
+        if os.path.isfile(self.source):
+            self.input_files = [self.source]
+        elif os.path.isdir(self.source):
+            self.input_files = [os.path.join(self.source, name) for name in sorted(os.listdir(self.source))
+                                if os.path.isfile(os.path.join(self.source, name))]
+        else:
+            raise FileNotFoundError(f"corpus file or folder not found: {self.source}")
+
+    def __iter__(self) -> Iterator[List[str]]:
+        for path in self.input_files:
+            yield from LineSentence(path, self.max_sentence_length, self.limit)
+
+    def __repr__(self) -> str:
+        return f"PathLineSentences({self.source!r})"

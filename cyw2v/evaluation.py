@@ -30,9 +30,12 @@ class Evaluation:
         return ok
 
     def evaluate_word_analogies(self, path: str, restrict_vocab: int = 300000, case_insensitive: bool = True,
-                                dummy4unknown: bool = False) -> Tuple[float, List[Dict[str, Any]]]:
+                                dummy4unknown: bool = False, similarity_function: str = "most_similar"
+                                ) -> Tuple[float, List[Dict[str, Any]]]:
         """Accuracy on an analogy file (": section" lines, then "a b c d" lines), answering
         each question by 3CosAdd over the first ``restrict_vocab`` keys, like gensim 4.4.
+        ``similarity_function='most_similar_cosmul'`` answers by 3CosMul instead (gensim 4.4
+        accepts the argument and always uses 3CosAdd).
 
         Questions with a word outside those keys are skipped (or counted wrong with
         ``dummy4unknown``). Returns (total accuracy, sections), each section a dict with
@@ -64,7 +67,13 @@ class Evaluation:
                 continue
             items.append((len(sections) - 1, quad, len(asked)))
             asked.append(quad)
-        verdicts = self._answer_analogies(asked, ok_vocab, limit, case_insensitive)
+        if similarity_function == "most_similar":
+            verdicts = self._answer_analogies(asked, ok_vocab, limit, case_insensitive)
+        elif similarity_function == "most_similar_cosmul":
+            verdicts = self._answer_analogies_cosmul(asked, ok_vocab, limit, case_insensitive)
+        else:
+            raise ValueError(f"similarity_function must be 'most_similar' or 'most_similar_cosmul', "
+                             f"got {similarity_function!r}")
         for sec, quad, row in items:
             right = row >= 0 and verdicts[row]
             sections[sec]["correct" if right else "incorrect"].append(quad)
@@ -119,6 +128,18 @@ class Evaluation:
                     chosen = _first_answer(cands, folded, (a, b, c))
                 predicted = folded[cands[chosen]] if cands else None
                 verdicts.append(predicted == expected)
+        return verdicts
+
+    def _answer_analogies_cosmul(self, quads: List[Tuple[str, ...]], ok_vocab: Dict[str, int],
+                                 limit: int, case_insensitive: bool) -> List[bool]:
+        """Whether 3CosMul answers each question right (gensim's candidate rule, one query each)."""
+        folded = [k.upper() for k in self.index_to_key[:limit]] if case_insensitive else self.index_to_key
+        verdicts = []
+        for a, b, c, expected in quads:
+            keys = [self.index_to_key[ok_vocab[w]] for w in (a, b, c)]
+            sims = self.most_similar_cosmul(positive=keys[1:], negative=keys[:1], topn=5, restrict_vocab=limit)
+            cands = [self.key_to_index[k] for k, _ in sims]
+            verdicts.append(bool(cands) and folded[cands[_first_answer(cands, folded, (a, b, c))]] == expected)
         return verdicts
 
     def evaluate_word_pairs(self, path: str, delimiter: str = "\t", restrict_vocab: int = 300000,

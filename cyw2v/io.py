@@ -42,16 +42,18 @@ def load_keyedvectors(path: str, mmap: Optional[str] = None,
     return cls.load(path, mmap=mmap)
 
 
-def save_word2vec_format(kv: KeyedVectors, path: str, binary: bool = False, write_header: bool = True) -> None:
-    """Write ``kv`` in word2vec.c's format, keys in index order, atomically (see
-    :func:`cyw2v._formats.write_word2vec`)."""
-    kv.save_word2vec_format(path, binary=binary, write_header=write_header)
+def save_word2vec_format(kv: KeyedVectors, path: str, fvocab: Optional[str] = None, binary: bool = False,
+                         write_header: bool = True) -> None:
+    """Write ``kv`` in word2vec.c's format, keys in row order, atomically (see
+    :func:`cyw2v._formats.write_word2vec`); with ``fvocab`` also its vocabulary-counts file."""
+    kv.save_word2vec_format(path, fvocab, binary=binary, write_header=write_header)
 
 
-def load_word2vec_format(path: str, binary: bool = False, limit: Optional[int] = None,
-                         datatype: Any = np.float32, unicode_errors: str = "strict",
+def load_word2vec_format(path: str, fvocab: Optional[str] = None, binary: bool = False,
+                         limit: Optional[int] = None, datatype: Any = np.float32, unicode_errors: str = "strict",
                          no_header: bool = False, cls: Type[KeyedVectors] = KeyedVectors) -> KeyedVectors:
-    """Read word2vec.c's text or binary format into KeyedVectors (no counts).
+    """Read word2vec.c's text or binary format into KeyedVectors, with the counts of the
+    vocabulary file ``fvocab`` if given (else no counts).
 
     ``limit`` reads only the first that many vectors. A file that disagrees with its header,
     is truncated, holds non-numbers or (with ``unicode_errors='strict'``) invalid UTF-8
@@ -59,5 +61,5 @@ def load_word2vec_format(path: str, binary: bool = False, limit: Optional[int] =
     Repeated keys keep their first vector (with a warning), as in gensim.
     ``no_header`` (text only) reads a file without the "V D" line (e.g. GloVe).
     """
-    return cls.load_word2vec_format(path, binary=binary, limit=limit, datatype=datatype,
+    return cls.load_word2vec_format(path, fvocab, binary=binary, limit=limit, datatype=datatype,
                                     unicode_errors=unicode_errors, no_header=no_header)

@@ -12,9 +12,11 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _formats
+from . import _formats, _gensim_pickle
 from ._ranking import GROUP, argsort_desc, block_top, unitvec
+from .distances import Distances
 from .evaluation import Evaluation
+from .interchange import Word2VecFormat
 
 logger = logging.getLogger(__name__)
 
@@ -27,33 +29,105 @@ Terms = Union[WordOrVector, Sequence[Union[WordOrVector, Tuple[WordOrVector, flo
 _BLOCK_ELEMENTS = 1 << 24
 
 
-class KeyedVectors(Evaluation):
+class KeyedVectors(Evaluation, Distances, Word2VecFormat):
     """Vectors indexed by word, with cached row norms for similarity queries.
+
+    ``KeyedVectors(vector_size, count=0, dtype=np.float32)`` is gensim's constructor: ``count``
+    empty slots (key None, zero vector) that :meth:`add_vector` fills in order.
+    ``KeyedVectors(keys, vectors, counts=None)`` (also :meth:`from_arrays`) wraps existing rows.
 
     >>> kv = KeyedVectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
     >>> kv["a"].tolist(), "b" in kv, len(kv)
     ([1.0, 0.0], True, 2)
     >>> kv.most_similar("a", topn=1)
     [('b', 0.0)]
+    >>> KeyedVectors(3).vectors.shape
+    (0, 3)
     """
 
-    def __init__(self, index_to_key: Sequence[str], vectors: np.ndarray,
+    def __init__(self, vector_size: Union[int, Sequence[str]], count: Any = 0, dtype: Any = np.float32,
                  counts: Optional[np.ndarray] = None) -> None:
-        vectors = np.asarray(vectors)
-        if vectors.ndim != 2:
-            raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
-        if len(index_to_key) != vectors.shape[0]:
-            raise ValueError(f"{len(index_to_key)} keys but {vectors.shape[0]} vectors")
-        self.index_to_key: List[str] = list(index_to_key)
-        self.key_to_index: Dict[str, int] = {k: i for i, k in enumerate(self.index_to_key)}
-        if len(self.key_to_index) != len(self.index_to_key):
+        if isinstance(vector_size, Integral) and not isinstance(vector_size, bool):
+            if not isinstance(count, Integral) or count < 0:
+                raise ValueError(f"count must be a non-negative integer, got {count!r}")
+            index_to_key: List[Optional[str]] = [None] * int(count)
+            vectors = np.zeros((int(count), int(vector_size)), dtype=dtype)
+        else:  # KeyedVectors(keys, vectors, counts)
+            index_to_key, vectors = list(vector_size), np.asarray(count)
+            if counts is None and dtype is not np.float32:  # the third positional argument: counts
+                counts = dtype
+            if vectors.ndim != 2:
+                raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
+            if len(index_to_key) != vectors.shape[0]:
+                raise ValueError(f"{len(index_to_key)} keys but {vectors.shape[0]} vectors")
+        self.index_to_key = index_to_key
+        self.key_to_index: Dict[str, int] = {k: i for i, k in enumerate(index_to_key) if k is not None}
+        if len(self.key_to_index) != len(index_to_key) and None not in index_to_key:
             raise ValueError("duplicate keys")
-        if counts is not None and len(counts) != len(self.index_to_key):
-            raise ValueError(f"{len(counts)} counts for {len(self.index_to_key)} keys")
+        #: The next empty slot :meth:`add_vector` fills (gensim's preallocation).
+        self.next_index = len(self.key_to_index)
+        if counts is not None and len(counts) != len(index_to_key):
+            raise ValueError(f"{len(counts)} counts for {len(index_to_key)} keys")
         self._vectors = vectors
-        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        #: gensim's per-key attributes: name -> array with one entry per row ('count', ...).
+        self.expandos: Dict[str, np.ndarray] = {}
+        self.counts = counts
+        self.vectors_lockf = np.ones(1, dtype=np.float32)
         self._norms: Optional[np.ndarray] = None
         self._div_norms: Optional[np.ndarray] = None
+
+    @classmethod
+    def from_arrays(cls, index_to_key: Sequence[str], vectors: np.ndarray,
+                    counts: Optional[np.ndarray] = None) -> "KeyedVectors":
+        """KeyedVectors over existing rows (``vectors`` is used as given, not copied)."""
+        return cls(list(index_to_key), vectors, counts=counts)
+
+    # --- gensim's per-key attributes ----------------------------------------------------------
+    @property
+    def counts(self) -> Optional[np.ndarray]:
+        """Corpus count per row (int64), or None where unknown (e.g. a word2vec.c file read
+        without its vocabulary file; ``get_vecattr(key, 'count')`` then gives gensim's stand-in
+        counts, ``len(self) - row``)."""
+        return self.expandos.get("count") if self._counts_known else None
+
+    @counts.setter
+    def counts(self, value: Optional[np.ndarray]) -> None:
+        self._counts_known = value is not None
+        if value is None:
+            self.expandos["count"] = np.arange(len(self.index_to_key), 0, -1, dtype=np.int64)
+        else:
+            self.expandos["count"] = np.asarray(value, dtype=np.int64)
+
+    def allocate_vecattrs(self, attrs: Optional[Sequence[str]] = None, types: Optional[Sequence[Any]] = None) -> None:
+        """Make sure every attribute of ``attrs`` (and every existing one) has one entry per row."""
+        for attr, t in zip(attrs or (), types or (object,) * len(attrs or ())):
+            if attr not in self.expandos:
+                dtype = np.int64 if issubclass(t, Integral) else np.float64 if issubclass(t, Real) else object
+                self.expandos[attr] = np.zeros(len(self.index_to_key), dtype=dtype)
+        for attr, values in self.expandos.items():
+            if len(values) < len(self.index_to_key):
+                grown = np.zeros(len(self.index_to_key), dtype=values.dtype)
+                grown[:len(values)] = values
+                self.expandos[attr] = grown
+
+    def get_vecattr(self, key: Key, attr: str) -> Any:
+        """Attribute ``attr`` ('count', ...) of ``key``."""
+        return self.expandos[attr][self.get_index(key)]
+
+    def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
+        """Set attribute ``attr`` of ``key`` (a new attribute gets an entry for every row)."""
+        self.allocate_vecattrs([attr], [type(val)])
+        if attr == "count":
+            if val is None:
+                val = 0
+            if not self._counts_known or not self.expandos["count"].flags.writeable:
+                self.expandos["count"] = self.expandos["count"].copy()  # shared with a vocabulary
+                self._counts_known = True
+        self.expandos[attr][self.get_index(key)] = val
+
+    def add_lifecycle_event(self, event_name: str, log_level: int = logging.INFO, **event: Any) -> None:
+        """Log an event (gensim keeps a list of them; nothing is stored here)."""
+        logger.log(log_level, "%s: %s", event_name, event)
 
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} keys, vector_size={self.vector_size}, dtype={self._vectors.dtype})"
@@ -125,8 +199,9 @@ class KeyedVectors(Evaluation):
 
     # --- growing -----------------------------------------------------------------------
     def add_vectors(self, keys: Union[Key, Sequence[Key]], weights: Union[np.ndarray, Sequence[np.ndarray]],
-                    replace: bool = False) -> None:
-        """Append new keys with their vectors; known keys keep their vector unless ``replace``.
+                    extras: Optional[Dict[str, Any]] = None, replace: bool = False) -> None:
+        """Append new keys with their vectors (cast to the vectors' dtype); known keys keep their
+        vector unless ``replace``. ``extras`` maps attribute names to one value per key.
 
         New keys get count 0. On a model's ``wv`` use ``build_vocab(update=True)`` instead,
         which also grows the output weights.
@@ -155,14 +230,31 @@ class KeyedVectors(Evaluation):
             for i in new_rows:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
-            if self.counts is not None:
-                self.counts = np.concatenate([self.counts, np.zeros(new_rows.size, np.int64)])
+            self.allocate_vecattrs()
+        for attr, values in (extras or {}).items():
+            self.allocate_vecattrs([attr], [type(values[0])])
+            for key, value in zip(keys, values):
+                self.expandos[attr][self.key_to_index[key]] = value
         self.vectors = vectors  # also drops the cached norms
 
     def add_vector(self, key: Key, vector: np.ndarray) -> int:
-        """Add (or keep) one key; returns its row."""
-        self.add_vectors([key], np.asarray(vector).reshape(1, -1))
-        return self.key_to_index[key]
+        """Put one new key in the next empty slot (see the constructor), else append it; a known
+        key keeps its row. Returns the row."""
+        if key in self.key_to_index:
+            return self.key_to_index[key]
+        slot = self.next_index
+        if slot < len(self.index_to_key) and self.index_to_key[slot] is None:
+            if not self._vectors.flags.writeable:
+                self._vectors = self._vectors.copy()
+            self._vectors[slot] = np.asarray(vector).reshape(-1)
+            self.index_to_key[slot] = key
+            self.key_to_index[key] = slot
+            self.vectors_changed()
+        else:
+            slot = len(self.index_to_key)
+            self.add_vectors([key], np.asarray(vector).reshape(1, -1))
+        self.next_index = slot + 1
+        return slot
 
     def __setitem__(self, keys: Union[Key, Sequence[Key]], weights: np.ndarray) -> None:
         if isinstance(keys, str):
@@ -183,7 +275,40 @@ class KeyedVectors(Evaluation):
             self._div_norms = None
         return self._norms
 
-    fill_norms = get_norms
+    @property
+    def norms(self) -> Optional[np.ndarray]:
+        """The cached row norms (None until :meth:`fill_norms` or a query computed them)."""
+        if self._norms is not None and self._norms.shape[0] != self._vectors.shape[0]:
+            return None
+        return self._norms
+
+    @norms.setter
+    def norms(self, value: Optional[np.ndarray]) -> None:
+        self._norms = None if value is None else np.asarray(value)
+        self._div_norms = None
+
+    def fill_norms(self, force: bool = False) -> None:
+        """Compute the row norms now (again if ``force``)."""
+        if force:
+            self.vectors_changed()
+        self.get_norms()
+
+    def unit_normalize_all(self) -> None:
+        """Scale every row to unit length, in place (zero rows stay zero); the original
+        lengths are lost."""
+        div = self._safe_norms()
+        if not self._vectors.flags.writeable:
+            self._vectors = self._vectors.copy()
+        self._vectors /= div[:, None].astype(self._vectors.dtype)
+        self.vectors_changed()
+        self._norms = np.ones(self._vectors.shape[0], dtype=self._vectors.dtype)
+
+    def init_sims(self, replace: bool = False) -> None:
+        """gensim's deprecated spelling: :meth:`fill_norms`, and with ``replace``
+        :meth:`unit_normalize_all`."""
+        self.fill_norms()
+        if replace:
+            self.unit_normalize_all()
 
     def _safe_norms(self) -> np.ndarray:
         """Norms with zeros replaced by 1, so a zero row has similarity 0 rather than NaN."""
@@ -427,27 +552,24 @@ class KeyedVectors(Evaluation):
         return np.asarray(argsort_desc(self._scores(mean, limit), k))
 
     # --- persistence -----------------------------------------------------------------
-    def save(self, path: str) -> None:
-        """Save to one file (no pickle; atomic). See :mod:`cyw2v.io`."""
+    def save(self, path: str, **gensim_options: Any) -> None:
+        """Save to one file (no pickle; atomic). See :mod:`cyw2v.io`. gensim's pickle options
+        (``separately``, ``sep_limit``, ``ignore``, ``pickle_protocol``) are accepted and have
+        no effect: the native file always holds everything, arrays aligned for ``mmap``."""
+        check_gensim_save_options(gensim_options)
         _formats.write_container(path, "keyedvectors", type(self).__name__, *self._get_state())
 
     @classmethod
     def load(cls, path: str, mmap: Optional[str] = None) -> "KeyedVectors":
-        """Load a file written by :meth:`save`; ``mmap='r'`` maps the vectors read-only."""
+        """Load a file written by :meth:`save`, or gensim's pickled KeyedVectors (1.x to 4.x, read
+        without running code); ``mmap='r'`` maps the vectors read-only."""
+        if _gensim_pickle.looks_like_pickle(path):
+            found = _gensim_pickle.read(path, mmap)
+            if not isinstance(found, _gensim_pickle.GensimVectors):
+                raise _formats.KindError(f"{path} holds a gensim Word2Vec model; load it with cyw2v.Word2Vec.load "
+                                         "(its vectors are .wv)")
+            return cls.from_arrays(found.keys, found.vectors, found.counts)
         return _formats.load_container(path, "keyedvectors", mmap, cls._from_state)
-
-    def save_word2vec_format(self, path: str, binary: bool = False, write_header: bool = True) -> None:
-        """Write word2vec.c's text or binary format (.gz/.bz2 compress by suffix)."""
-        _formats.write_word2vec(path, self.index_to_key, self.vectors, binary=binary, write_header=write_header)
-
-    @classmethod
-    def load_word2vec_format(cls, path: str, binary: bool = False, limit: Optional[int] = None,
-                             datatype: Any = np.float32, unicode_errors: str = "strict",
-                             no_header: bool = False) -> "KeyedVectors":
-        """Read word2vec.c's text or binary format; see :func:`cyw2v.io.load_word2vec_format`."""
-        keys, vectors = _formats.read_word2vec(path, binary=binary, limit=limit, datatype=datatype,
-                                               unicode_errors=unicode_errors, no_header=no_header)
-        return cls(keys, vectors)
 
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing these vectors."""
@@ -460,10 +582,33 @@ class KeyedVectors(Evaluation):
     @classmethod
     def _from_state(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "KeyedVectors":
         counts = arrays.get("counts") if meta.get("has_counts") else None
-        return cls(meta["index_to_key"], arrays["vectors"], counts)
+        return cls.from_arrays(meta["index_to_key"], arrays["vectors"], counts)
+
+    def vectors_for_all(self, keys: Iterable[Key], allow_inference: bool = True,
+                        copy_vecattrs: bool = False) -> "KeyedVectors":
+        """New KeyedVectors with the known keys of ``keys`` (first occurrence order), their
+        vectors copied; with ``copy_vecattrs`` their attributes too, else gensim's stand-in
+        counts. (``allow_inference`` is gensim's, for FastText; here every key is looked up.)"""
+        vocab = list(dict.fromkeys(k for k in keys if k in self))
+        rows = np.asarray([self.key_to_index[k] for k in vocab], dtype=np.intp)
+        kv = type(self).from_arrays(vocab, np.array(self._vectors[rows]))
+        if copy_vecattrs:
+            for attr, values in self.expandos.items():
+                kv.expandos[attr] = np.array(values[rows])
+            kv._counts_known = self._counts_known
+        return kv
 
 
 # --- helpers ---------------------------------------------------------------------------
+_GENSIM_SAVE_OPTIONS = {"separately", "sep_limit", "ignore", "pickle_protocol"}
+
+
+def check_gensim_save_options(options: Dict[str, Any]) -> None:
+    unknown = sorted(set(options) - _GENSIM_SAVE_OPTIONS)
+    if unknown:
+        raise TypeError(f"save() got unexpected keyword argument(s): {', '.join(unknown)}")
+
+
 def _as_list(x: Any) -> list:
     """None -> [], a key or 1-D vector -> [it], a 2-D array -> its rows, else list(x)."""
     if x is None:

@@ -9,14 +9,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _formats
 from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
-from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, described, \
-    signature, validate
+from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, check_between, \
+    described, signature, validate
+from .persistence import ModelPersistence
+from .scoring import Scoring
 from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, notify, progress_bar, train_epochs
-from .vocab import Vocabulary, check_corpus_iterable, check_word_freq, scan_corpus, scan_corpus_file
-from .weights import MATRICES, Weights, init_vectors, matrix_rows
+from .vocab import CorpusScan, EmptyVocabularyError, TrimRule, Vocabulary, check_corpus_iterable, \
+    check_word_freq, scan_corpus, scan_corpus_file
+from .weights import MATRICES, Weights, estimate_memory, init_vectors, matrix_rows
 
 __all__ = ["Word2Vec", "Callback", "PARAM_DEFAULTS"]
 
@@ -24,17 +26,19 @@ logger = logging.getLogger(__name__)
 
 #: The table's parameters with gensim's extra arguments where gensim has them.
 _SIGNATURE = signature(leading=[("sentences", None, "Optional[Corpus]"), ("corpus_file", None, "Optional[str]")],
-                       inserts={"compute_loss": ("callbacks", (), "Sequence[Any]")},
+                       inserts={"epochs": ("trim_rule", None, "Optional[TrimRule]"),
+                                "compute_loss": ("callbacks", (), "Sequence[Any]")},
                        trailing=[("progress", False, "bool")])
 
 
-class Word2Vec:
+class Word2Vec(ModelPersistence, Scoring):
     """word2vec: skip-gram or CBOW with negative sampling, hierarchical softmax and/or the
     exact full softmax, trained by nogil Cython kernels in ``workers`` threads.
 
     Parameters are those of :data:`cyw2v.params.PARAMETERS` (gensim's names and defaults,
-    plus ``softmax``, ``batch_window`` and ``combine_windows``); bad values raise ValueError
-    naming the parameter, here and when a parameter attribute is set later.
+    plus ``softmax``, ``batch_window`` and ``combine_windows``), and gensim's ``trim_rule``
+    and ``callbacks``; bad values raise ValueError naming the parameter, here and when a
+    parameter attribute is set later (rules between parameters: here and when training starts).
 
     >>> from cyw2v import Word2Vec
     >>> corpus = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 50
@@ -52,7 +56,9 @@ class Word2Vec:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         a = bind(_SIGNATURE, "Word2Vec", (self, *args), kwargs)
         object.__setattr__(self, "_params", validate({k: v for k, v in a.items() if k in BY_NAME}))
-        self.callbacks = tuple(a["callbacks"])
+        self.callbacks, self.trim_rule = tuple(a["callbacks"]), a["trim_rule"]
+        self.min_alpha_yet_reached = self.alpha  # gensim warns when a later train() starts above it
+        self._scan: Optional[CorpusScan] = None
         self.progress = bool(a["progress"])
         self._weights = Weights(self.vector_size)
         self.vocab = Vocabulary()
@@ -79,7 +85,7 @@ class Word2Vec:
         if name in BY_NAME:  # a parameter: the whole set is validated again
             if name == "vector_size" and value != self.vector_size:
                 raise AttributeError("vector_size is fixed once the model exists")
-            object.__setattr__(self, "_params", validate({**self._params, name: value}))
+            object.__setattr__(self, "_params", validate({**self._params, name: value}, between=False))
         else:
             object.__setattr__(self, name, value)
 
@@ -101,6 +107,18 @@ class Word2Vec:
     corpus_count = Vocabulary.statistic("corpus_count", "Sentences in the corpus the vocabulary was built from.")
     corpus_total_words = Vocabulary.statistic("corpus_total_words", "Raw words in that corpus.")
     vocab_pruned = Vocabulary.statistic("pruned", "Whether max_vocab_size pruned words while counting.")
+    effective_min_count = Vocabulary.statistic("effective_min_count", "min_count as max_final_vocab raised it.")
+
+    @property
+    def cum_table(self) -> np.ndarray:
+        """gensim's cumulative noise table (see :meth:`Vocabulary.cum_table`)."""
+        return self.vocab.cum_table(self.ns_exponent)
+
+    def estimate_memory(self, vocab_size: Optional[int] = None, report: Optional[Dict[str, int]] = None
+                        ) -> Dict[str, int]:
+        """Bytes the weight matrices take for ``vocab_size`` words (default: this vocabulary)."""
+        return {**(report or {}), **estimate_memory(len(self.wv) if vocab_size is None else vocab_size,
+                                                     self.vector_size, self.negative, self.hs, self.softmax)}
 
     def __repr__(self) -> str:
         arch = "skip-gram" if self.sg else "CBOW"
@@ -110,40 +128,87 @@ class Word2Vec:
 
     # ------------------------------------------------------------------ vocabulary
     def build_vocab(self, corpus_iterable: Optional[Corpus] = None, corpus_file: Optional[str] = None,
-                    update: bool = False, progress_per: int = 10_000_000) -> "Word2Vec":
-        """Count the corpus in one streaming pass and prepare weights and tables."""
-        source = Source.of(corpus_iterable, corpus_file)
-        if source.path is not None:
-            scan = scan_corpus_file(source.path, self.max_vocab_size)
-        else:
-            scan = scan_corpus(source.corpus, self.max_vocab_size, progress_per)
-        if scan.total_words == 0:
-            raise ValueError("the corpus is empty: it contains no tokens")
-        return self._set_vocab(scan.counts, update, scan.total_sentences, scan.total_words, scan.pruned)
+                    update: bool = False, progress_per: int = 10_000_000, keep_raw_vocab: bool = False,
+                    trim_rule: TrimRule = None) -> "Word2Vec":
+        """Count the corpus in one streaming pass (:meth:`scan_vocab`), then keep the words and
+        prepare weights and tables (:meth:`prepare_vocab`)."""
+        self.scan_vocab(corpus_iterable, corpus_file, progress_per, trim_rule)
+        self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+        return self
 
-    def build_vocab_from_freq(self, word_freq: Dict[str, int], corpus_count: Optional[int] = None,
+    def build_vocab_from_freq(self, word_freq: Dict[str, int], keep_raw_vocab: bool = False,
+                              corpus_count: Optional[int] = None, trim_rule: TrimRule = None,
                               update: bool = False) -> "Word2Vec":
         """Build the vocabulary from a {word: count} mapping instead of a corpus."""
         check_word_freq(word_freq)
-        return self._set_vocab(word_freq, update, corpus_count or 0, int(sum(word_freq.values())), False)
+        self._scan = CorpusScan(dict(word_freq), int(sum(word_freq.values())), corpus_count or 0)
+        self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+        return self
 
-    def _set_vocab(self, raw_counts: Dict[str, int], update: bool, sentences: int, words: int,
-                   pruned: bool) -> "Word2Vec":
+    def scan_vocab(self, corpus_iterable: Optional[Corpus] = None, corpus_file: Optional[str] = None,
+                   progress_per: int = 10_000_000, trim_rule: TrimRule = None) -> Tuple[int, int]:
+        """Count the corpus (kept as ``raw_vocab`` for :meth:`prepare_vocab`); returns
+        (raw words, sentences)."""
+        source = Source.of(corpus_iterable, corpus_file)
+        rule = trim_rule if trim_rule is not None else self.trim_rule
+        self._scan = scan_corpus_file(source.path, self.max_vocab_size) if source.path is not None else \
+            scan_corpus(source.corpus, self.max_vocab_size, progress_per, rule)
+        return self._scan.total_words, self._scan.total_sentences
+
+    @property
+    def raw_vocab(self) -> Optional[Dict[str, int]]:
+        """Raw counts of the latest scan, until :meth:`prepare_vocab` (without keep_raw_vocab)."""
+        return None if self._scan is None else self._scan.counts
+
+    def prepare_vocab(self, update: bool = False, keep_raw_vocab: bool = False, trim_rule: TrimRule = None,
+                      min_count: Optional[int] = None, sample: Optional[float] = None,
+                      dry_run: bool = False) -> Dict[str, int]:
+        """Keep the scanned words that min_count, max_final_vocab and ``trim_rule`` (else the
+        constructor's) allow and initialise the weights; returns gensim's report (drop_unique,
+        retain_total, downsample_unique, downsample_total, num_retained_words). ``dry_run``
+        only reports."""
+        scan = self._scan
+        if scan is None:
+            raise RuntimeError("prepare_vocab needs scan_vocab first")
+        if scan.total_words == 0:
+            raise EmptyVocabularyError("the corpus is empty: it contains no tokens")
+        if min_count is not None:
+            self.min_count = min_count
+        if sample is not None:
+            self.sample = sample
+        rule = trim_rule if trim_rule is not None else self.trim_rule
         if update:
             if len(self.wv) == 0:
-                raise RuntimeError("build_vocab(update=True) needs an existing vocabulary; "
-                                   "call build_vocab first")
-            vocab = self.vocab.updated(raw_counts, self.min_count, bool(self.sorted_vocab), sentences, words,
-                                       pruned)
+                raise RuntimeError("build_vocab(update=True) needs an existing vocabulary; call build_vocab first")
+            vocab = self.vocab.updated(scan.counts, self.min_count, bool(self.sorted_vocab), scan.total_sentences,
+                                       scan.total_words, scan.pruned, rule)
         else:
-            vocab = Vocabulary.from_counts(raw_counts, self.min_count, self.max_final_vocab,
-                                           bool(self.sorted_vocab), sentences, words, self.vocab_pruned or pruned)
+            vocab = Vocabulary.from_counts(scan.counts, self.min_count, self.max_final_vocab, bool(self.sorted_vocab),
+                                           scan.total_sentences, scan.total_words,
+                                           self.vocab_pruned or scan.pruned, rule)
             if len(vocab) == 0:
-                top = max(raw_counts.values()) if raw_counts else 0
-                raise ValueError(f"min_count={self.min_count} removed all {len(raw_counts)} word types "
-                                 f"(the most frequent occurs {top} times); lower min_count")
+                top = max(scan.counts.values()) if scan.counts else 0
+                raise EmptyVocabularyError(f"min_count={self.min_count} removed all {len(scan.counts)} word types "
+                                           f"(the most frequent occurs {top} times); lower min_count"
+                                           + (" or change trim_rule" if rule is not None else ""))
             logger.info("vocabulary: %d words kept of %d (min_count=%d), %d corpus words",
-                        len(vocab), len(raw_counts), self.min_count, words)
+                        len(vocab), len(scan.counts), self.min_count, scan.total_words)
+        report = vocab.report(scan.counts, self.sample)
+        if not dry_run:
+            self._init_weights(vocab, update)
+            if not keep_raw_vocab:
+                self._scan = None
+        return report
+
+    def reset_from(self, other_model: "Word2Vec") -> None:
+        """Take ``other_model``'s vocabulary (words, counts, corpus statistics); start new weights."""
+        other = other_model.vocab
+        vocab = Vocabulary(other.index_to_key, other.counts.copy(), other.corpus_count, other.corpus_total_words,
+                           other.pruned)
+        vocab.effective_min_count = other.effective_min_count
+        self._init_weights(vocab, update=False)
+
+    def _init_weights(self, vocab: Vocabulary, update: bool) -> None:
         # known words keep their rows (copied once into the new storage); new input rows are
         # initialised, new output rows start at zero; the Huffman tree is rebuilt from the
         # new counts and the inner-node rows keep their values
@@ -155,14 +220,15 @@ class Word2Vec:
                  for name in MATRICES}
         views["vectors"][V_old:] = init_vectors(rng, V - V_old, self.vector_size)
         self._use_vocab(vocab, views)
-        return self
 
     def _use_vocab(self, vocab: Vocabulary, matrices: Dict[str, np.ndarray]) -> None:
         self.vocab = vocab
-        self.wv = KeyedVectors(vocab.index_to_key, matrices["vectors"], vocab.counts)
+        self.wv = KeyedVectors.from_arrays(vocab.index_to_key, matrices["vectors"], vocab.counts)
         self._publish(matrices)
         if len(vocab):
             vocab.prepare(self.sample, self.negative, self.ns_exponent, self.hs)
+            if self.hs:  # gensim's per-word Huffman code and path, as vector attributes
+                self.wv.expandos.update(vocab.huffman_paths())
 
     def _published(self, name: str) -> np.ndarray:
         return self.wv.vectors if name == "vectors" else getattr(self, name)
@@ -173,7 +239,7 @@ class Word2Vec:
                 if "wv" in self.__dict__:
                     self.wv.vectors = view
                 else:
-                    self.wv = KeyedVectors([], view)
+                    self.wv = KeyedVectors.from_arrays([], view)
             else:
                 setattr(self, name, view)
 
@@ -194,10 +260,18 @@ class Word2Vec:
         """Train on a corpus; the learning rate decays linearly from ``start_alpha`` (alpha)
         to ``end_alpha`` (min_alpha) across all epochs of this call.
 
-        ``total_examples`` (sentences) or ``total_words`` sizes the schedule; by default the
-        counts from ``build_vocab``. Returns (words kept after subsampling, raw words).
+        ``total_examples`` (sentences) or ``total_words`` sizes the schedule: an iterable corpus
+        needs one, as in gensim; a ``corpus_file`` defaults to the counts from ``build_vocab``.
+        ``epochs`` defaults to the model's. Returns (words kept after subsampling, raw words).
         """
         source = Source.of(corpus_iterable, corpus_file)
+        if source.corpus is not None and total_words is None and total_examples is None:
+            raise ValueError("train needs total_examples or total_words (e.g. total_examples=model.corpus_count) "
+                             "to schedule the learning rate")
+        check_between(self._params)
+        if np.any(np.asarray(self.wv.vectors_lockf) != 1.0):
+            raise ValueError("vectors_lockf other than 1.0 (locked or slowed rows) is not supported by cyw2v's "
+                             "engine; reset it with model.wv.vectors_lockf = np.ones(1, np.float32)")
         epochs = self.epochs if epochs is None else check("epochs", epochs)
         start_alpha = self.alpha if start_alpha is None else check("alpha", start_alpha, "start_alpha")
         end_alpha = self.min_alpha if end_alpha is None else check("min_alpha", end_alpha, "end_alpha")
@@ -207,6 +281,11 @@ class Word2Vec:
             total_words, total_examples = self.corpus_total_words, self.corpus_count
         if source.corpus is not None and not total_words and not total_examples:
             raise ValueError("train needs total_examples or total_words to schedule the learning rate")
+        if self.hs and self.negative:
+            logger.warning("Both hierarchical softmax and negative sampling are activated. This is probably a "
+                           "mistake; set negative=0 or hs=0 unless you want both objectives.")
+        if start_alpha > self.min_alpha_yet_reached:
+            logger.warning("Effective 'alpha' higher than previous training cycles")
         trainer = self._trainer(compute_loss, source.longest_sentence(self.batch_words))
         self.train_calls += 1
         self.loss_history = [] if compute_loss else self.loss_history
@@ -231,6 +310,7 @@ class Word2Vec:
                 bar.close()
             self.wv.vectors_changed()
         self.total_train_time += time.perf_counter() - t_start
+        self.min_alpha_yet_reached = end_alpha
         notify(callbacks, "on_train_end", self)
         return total.kept, total.raw
 
@@ -249,46 +329,6 @@ class Word2Vec:
     def get_latest_training_loss(self) -> float:
         """Summed loss of the latest epoch (float64; needs compute_loss=True)."""
         return float(self.running_training_loss)
-
-    # ---------------------------------------------------------------- persistence
-    def save(self, path: str) -> None:
-        """Save everything needed to resume training (no pickle; atomic). See cyw2v.io."""
-        _formats.write_container(path, "model", type(self).__name__, *self._get_state())
-
-    @classmethod
-    def load(cls, path: str, mmap: Optional[str] = None) -> "Word2Vec":
-        """Load a model written by :meth:`save`; ``mmap='r'`` maps the arrays read-only."""
-        return _formats.load_container(path, "model", mmap, cls._from_state)
-
-    _STATE = ("epochs_trained", "train_calls", "loss_history", "running_training_loss", "total_train_time")
-
-    def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
-        """(JSON-serialisable metadata, arrays) describing everything needed to resume."""
-        meta = {"params": self.get_params(), **self.vocab.state(),
-                **{key: getattr(self, key) for key in self._STATE}}
-        meta["loss_history"] = [float(x) for x in self.loss_history]
-        arrays = {name: self._published(name) for name in MATRICES}
-        arrays["counts"] = self.vocab.counts
-        return meta, arrays
-
-    @classmethod
-    def _from_state(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "Word2Vec":
-        params = {k: v for k, v in meta["params"].items() if k in PARAM_DEFAULTS}
-        model = cls(**params)
-        vocab = Vocabulary.from_state(meta, np.asarray(arrays["counts"], dtype=np.int64))
-        V, d = len(vocab), model.vector_size
-        for name in MATRICES:
-            shape = (matrix_rows(name, V, model.negative, model.hs, model.softmax), d)
-            if tuple(arrays[name].shape) != shape:
-                raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
-        # published as loaded (possibly memory-mapped read-only); train() copies them into
-        # padded storage
-        model._use_vocab(vocab, {name: arrays[name] for name in MATRICES})
-        for key in cls._STATE:
-            if key in meta:
-                setattr(model, key, meta[key])
-        model.loss_history = list(meta.get("loss_history", []))
-        return model
 
 
 Word2Vec.__init__ = described(Word2Vec.__init__, _SIGNATURE)

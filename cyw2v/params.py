@@ -163,13 +163,21 @@ def check(name: str, value: Any, as_name: Optional[str] = None) -> Any:
     return BY_NAME[name].constraint.check(as_name or name, value)
 
 
-def validate(values: Mapping[str, Any]) -> Dict[str, Any]:
-    """Every parameter checked (defaults for the missing ones) and the rules between them;
-    raises ValueError naming the first bad one, TypeError for an unknown name."""
+def validate(values: Mapping[str, Any], between: bool = True) -> Dict[str, Any]:
+    """Every parameter checked (defaults for the missing ones) and, if ``between``, the rules
+    between them (:func:`check_between`); raises ValueError naming the first bad one,
+    TypeError for an unknown name."""
     unknown = sorted(set(values) - set(BY_NAME))
     if unknown:
         raise TypeError(f"unknown parameter(s): {', '.join(unknown)}")
     q = {p.name: p.constraint.check(p.name, values.get(p.name, p.default)) for p in PARAMETERS}
+    return check_between(q) if between else q
+
+
+def check_between(q: Dict[str, Any]) -> Dict[str, Any]:
+    """``q`` if the rules between parameters hold, else ValueError. A model checks them at
+    construction and when training starts, not when one attribute is set: gensim users
+    change pairs such as alpha and min_alpha one after the other."""
     if q["combine_windows"] is not None and q["combine_windows"] > 1 \
             and not (q["sg"] and q["batch_window"] in (None, 1)):
         raise ValueError("combine_windows > 1 needs skip-gram with batch_window=True (or None)")

@@ -273,7 +273,7 @@ def train_epochs(trainer: Trainer, source: Source, schedule: Schedule, epoch_see
     for epoch in range(schedule.epochs):
         on_epoch_begin()
         t0 = time.perf_counter()
-        progress = Progress(bar, f"epoch {epoch + 1}", total_words or trainer.vocab.corpus_total_words,
+        progress = Progress(bar, f"epoch {epoch + 1}", total_words or trainer.vocab.corpus_total_words or 0,
                             report_delay)
         if source.path is not None:
             stats = trainer.train_file(source.path, schedule.epoch(epoch), epoch_seed(), progress)
@@ -315,7 +315,7 @@ def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, 
         job_no += 1
         return words, ends, raw, alpha(p0), alpha(p1), _core.mix_seed(seed, job_no - 1)
 
-    if isinstance(corpus, LineSentence) and corpus.limit is None:
+    if isinstance(corpus, LineSentence) and corpus.limit is None and corpus.stream is None:
         # File-backed corpus: tokenise and look up whole blocks in C, without the GIL.
         # ASCII blocks tokenise exactly as str.split(); others take the Python path.
         index = vocab.token_index()

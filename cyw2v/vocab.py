@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -19,6 +19,28 @@ _SEPARATORS_TO_SPACE = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
 
 #: 2**32: a keep threshold of this value keeps a word with probability exactly 1.
 KEEP_ALWAYS = 1 << 32
+
+#: What a ``trim_rule(word, count, min_count)`` returns (gensim.utils' values): apply
+#: min_count, drop the word, or keep it whatever its count.
+RULE_DEFAULT, RULE_DISCARD, RULE_KEEP = 0, 1, 2
+
+TrimRule = Optional[Callable[[str, int, int], int]]
+
+
+class EmptyVocabularyError(ValueError, RuntimeError):
+    """The corpus is empty, or min_count (or trim_rule) removed every word: the documented
+    ValueError, and the RuntimeError gensim raises."""
+
+
+def keep_word(word: str, count: int, min_count: int, trim_rule: TrimRule = None) -> bool:
+    """gensim's keep_vocab_item: ``trim_rule``'s verdict, or count >= min_count by default."""
+    if trim_rule is not None:
+        verdict = trim_rule(word, count, min_count)
+        if verdict == RULE_KEEP:
+            return True
+        if verdict == RULE_DISCARD:
+            return False
+    return count >= min_count
 
 
 def check_corpus_iterable(corpus: object, name: str = "corpus_iterable") -> None:
@@ -67,10 +89,12 @@ class CorpusScan:
     min_reduce: int = 1
 
 
-def _prune_rare(counts: Counter, min_reduce: int, max_vocab_size: int, already_pruned: bool) -> None:
-    """word2vec.c's ReduceVocab: drop every word seen at most ``min_reduce`` times."""
+def _prune_rare(counts: Counter, min_reduce: int, max_vocab_size: int, already_pruned: bool,
+                trim_rule: TrimRule = None) -> None:
+    """word2vec.c's ReduceVocab: drop every word seen at most ``min_reduce`` times (unless
+    ``trim_rule`` keeps it)."""
     before = len(counts)
-    for word in [w for w, c in counts.items() if c <= min_reduce]:
+    for word in [w for w, c in counts.items() if not keep_word(w, c, min_reduce + 1, trim_rule)]:
         del counts[word]
     if not already_pruned:
         logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
@@ -79,7 +103,7 @@ def _prune_rare(counts: Counter, min_reduce: int, max_vocab_size: int, already_p
 
 
 def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] = None,
-                progress_per: int = 10_000_000) -> CorpusScan:
+                progress_per: int = 10_000_000, trim_rule: TrimRule = None) -> CorpusScan:
     """Count tokens in one streaming pass.
 
     With ``max_vocab_size``, whenever more than that many distinct words are held, every
@@ -98,7 +122,7 @@ def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] =
         total_words += len(sentence)
         total_sentences += 1
         if max_vocab_size is not None and len(counts) > max_vocab_size:
-            _prune_rare(counts, min_reduce, max_vocab_size, pruned)
+            _prune_rare(counts, min_reduce, max_vocab_size, pruned, trim_rule)
             pruned = True
             min_reduce += 1
         if total_words >= next_report:
@@ -162,8 +186,13 @@ class Vocabulary:
         if self.counts.shape != (len(self.index_to_key),):
             raise ValueError(f"counts has shape {self.counts.shape}, expected ({len(self.index_to_key)},)")
         self.corpus_count = int(corpus_count)
-        self.corpus_total_words = int(corpus_total_words)
+        #: None where unknown (models saved by gensim before 3.x had no such count)
+        self.corpus_total_words = None if corpus_total_words is None else int(corpus_total_words)
         self.pruned = bool(pruned)
+        self.effective_min_count: Optional[int] = None
+        #: The Huffman tree a model was trained with, if not the one :func:`huffman` builds
+        #: from the counts (a model read from gensim): (offsets, codes, points).
+        self.huffman: Optional[tuple] = None
         self.tables: Optional[Tables] = None
         self._token_index = None
         self._key_to_index: Optional[Dict[str, int]] = None
@@ -171,11 +200,12 @@ class Vocabulary:
     @classmethod
     def from_counts(cls, raw_counts: Mapping[str, int], min_count: int = 5,
                     max_final_vocab: Optional[int] = None, sorted_vocab: bool = True,
-                    corpus_count: int = 0, corpus_total_words: int = 0,
-                    pruned: bool = False) -> "Vocabulary":
+                    corpus_count: int = 0, corpus_total_words: Optional[int] = 0,
+                    pruned: bool = False, trim_rule: TrimRule = None) -> "Vocabulary":
         """Keep words with count >= min_count (raised, if needed, so that at most
-        ``max_final_vocab`` words remain; words tied at the cut are dropped together).
-        ``sorted_vocab`` orders by descending count, ties in first-seen order."""
+        ``max_final_vocab`` words remain; words tied at the cut are dropped together), or as
+        ``trim_rule`` decides (see :func:`keep_word`). ``sorted_vocab`` orders by descending
+        count, ties in first-seen order. The min_count used is ``effective_min_count``."""
         words = list(raw_counts.keys())
         counts = np.fromiter((raw_counts[w] for w in words), dtype=np.int64, count=len(words))
         effective_min = min_count
@@ -186,16 +216,23 @@ class Vocabulary:
             if effective_min > min_count:
                 logger.info("max_final_vocab=%d raised min_count from %d to %d",
                             max_final_vocab, min_count, effective_min)
-        keep = np.flatnonzero(counts >= effective_min)
+        if trim_rule is None:
+            keep = np.flatnonzero(counts >= effective_min)
+        else:
+            keep = np.fromiter((i for i, w in enumerate(words) if keep_word(w, int(counts[i]), effective_min,
+                                                                              trim_rule)), dtype=np.intp)
         if sorted_vocab:
             keep = keep[np.argsort(-counts[keep], kind="stable")]
-        return cls([words[i] for i in keep], counts[keep].copy(), corpus_count, corpus_total_words, pruned)
+        vocab = cls([words[i] for i in keep], counts[keep].copy(), corpus_count, corpus_total_words, pruned)
+        vocab.effective_min_count = effective_min
+        return vocab
 
     def updated(self, raw_counts: Mapping[str, int], min_count: int, sorted_vocab: bool,
-                corpus_count: int, corpus_total_words: int, pruned: bool) -> "Vocabulary":
-        """This vocabulary with the new counts added to known words and the new words of count
-        >= min_count appended (by descending count if ``sorted_vocab``): known words keep
-        their rows, so the weights only grow."""
+                corpus_count: int, corpus_total_words: int, pruned: bool,
+                trim_rule: TrimRule = None) -> "Vocabulary":
+        """This vocabulary with the new counts added to known words and the new words that
+        :func:`keep_word` keeps appended (by descending count if ``sorted_vocab``): known words
+        keep their rows, so the weights only grow."""
         index = self.key_to_index()
         counts = self.counts.copy()
         new_words: List[str] = []
@@ -204,7 +241,7 @@ class Vocabulary:
             idx = index.get(word)
             if idx is not None:
                 counts[idx] += c
-            elif c >= min_count:
+            elif keep_word(word, c, min_count, trim_rule):
                 new_words.append(word)
                 new_counts.append(c)
         if new_words and sorted_vocab:
@@ -212,9 +249,19 @@ class Vocabulary:
             new_words = [new_words[i] for i in order]
             new_counts = [new_counts[i] for i in order]
         logger.info("vocabulary update: %d new words, %d known words recounted", len(new_words), len(self))
-        return Vocabulary(self.index_to_key + new_words,
-                          np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)]),
-                          corpus_count, corpus_total_words, self.pruned or pruned)
+        vocab = Vocabulary(self.index_to_key + new_words,
+                           np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)]),
+                           corpus_count, corpus_total_words, self.pruned or pruned)
+        vocab.effective_min_count = min_count
+        return vocab
+
+    def report(self, raw_counts: Mapping[str, int], sample: float) -> Dict[str, int]:
+        """gensim's prepare_vocab figures for this vocabulary made from ``raw_counts``."""
+        kept = self.counts
+        p = keep_probabilities(kept, sample)
+        return {"drop_unique": len(raw_counts) - len(self) if len(raw_counts) >= len(self) else 0,
+                "retain_total": int(kept.sum()), "downsample_unique": int((p < 1.0).sum()),
+                "downsample_total": int((p * kept).sum()), "num_retained_words": len(self)}
 
     def __len__(self) -> int:
         return len(self.index_to_key)
@@ -222,9 +269,11 @@ class Vocabulary:
     @staticmethod
     def statistic(name: str, doc: str) -> property:
         """A property of an owner with a ``vocab`` that reads and sets ``vocab.<name>``."""
-        return property(lambda owner: getattr(owner.vocab, name),
-                        lambda owner, value: setattr(owner.vocab, name, type(getattr(owner.vocab, name))(value)),
-                        doc=doc)
+        def set_value(owner: Any, value: Any) -> None:
+            old = getattr(owner.vocab, name)
+            setattr(owner.vocab, name, value if value is None or old is None else type(old)(value))
+
+        return property(lambda owner: getattr(owner.vocab, name), set_value, doc=doc)
 
     def key_to_index(self) -> Dict[str, int]:
         """Word -> row (made once; do not modify)."""
@@ -242,7 +291,7 @@ class Vocabulary:
                 else np.full(len(counts), 1.0 / len(counts))
             alias_prob, alias_index = alias_table(probs)
         if hs:
-            hs_offset, hs_code, hs_point = huffman(counts)
+            hs_offset, hs_code, hs_point = self.huffman if self.huffman is not None else huffman(counts)
         else:
             hs_offset = np.zeros(len(counts) + 1, np.int64)
             hs_code, hs_point = np.zeros(0, np.uint8), empty_i32
@@ -259,12 +308,44 @@ class Vocabulary:
     def state(self) -> Dict[str, Any]:
         """JSON-serialisable metadata (the counts are saved as an array)."""
         return {"index_to_key": list(self.index_to_key), "corpus_count": self.corpus_count,
-                "corpus_total_words": self.corpus_total_words, "vocab_pruned": self.pruned}
+                "corpus_total_words": self.corpus_total_words, "vocab_pruned": self.pruned,
+                "effective_min_count": self.effective_min_count}
+
+    def huffman_paths(self) -> Dict[str, np.ndarray]:
+        """gensim's 'code' and 'point' vector attributes of the prepared tree: per word, its
+        codes and inner-node rows (object arrays of array slices; kept in memory only)."""
+        tables = self.tables
+        out = {}
+        for attr, flat in (("code", tables.hs_code), ("point", tables.hs_point)):
+            out[attr] = per_word = np.empty(len(self), dtype=object)
+            for i, part in enumerate(np.split(flat, tables.hs_offset[1:-1])):
+                per_word[i] = part
+        return out
+
+    def huffman_arrays(self) -> Dict[str, np.ndarray]:
+        """The Huffman tree as arrays to save, if it is not the one the counts give."""
+        if self.huffman is None:
+            return {}
+        return dict(zip(("hs_offset", "hs_code", "hs_point"), self.huffman))
 
     @classmethod
-    def from_state(cls, meta: Mapping[str, Any], counts: np.ndarray) -> "Vocabulary":
-        return cls(meta["index_to_key"], counts, meta.get("corpus_count", 0),
-                   meta.get("corpus_total_words", 0), meta.get("vocab_pruned", False))
+    def from_state(cls, meta: Mapping[str, Any], counts: np.ndarray,
+                   arrays: Optional[Mapping[str, np.ndarray]] = None) -> "Vocabulary":
+        vocab = cls(meta["index_to_key"], counts, meta.get("corpus_count", 0),
+                    meta.get("corpus_total_words", 0), meta.get("vocab_pruned", False))
+        vocab.effective_min_count = meta.get("effective_min_count")
+        if arrays is not None and "hs_code" in arrays:
+            vocab.huffman = tuple(np.asarray(arrays[k]) for k in ("hs_offset", "hs_code", "hs_point"))
+        return vocab
+
+    def cum_table(self, ns_exponent: float, domain: int = 2 ** 31 - 1) -> np.ndarray:
+        """gensim's cumulative noise table (uint32, ``domain`` at the end), for code that reads it;
+        cyw2v itself draws negatives from an alias table of the same distribution."""
+        if not len(self):
+            return np.zeros(0, dtype=np.uint32)
+        weights = noise_distribution(np.maximum(self.counts, 0), ns_exponent) if self.counts.sum() else \
+            np.full(len(self), 1.0 / len(self))
+        return np.round(np.cumsum(weights) * domain).astype(np.uint32)
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

@@ -98,3 +98,12 @@ def _is_view_of(view: np.ndarray, storage: np.ndarray) -> bool:
             and view.shape[0] == storage.shape[0] and view.shape[1] <= storage.shape[1]
             and view.strides == storage.strides and view.flags.writeable
             and view.__array_interface__["data"][0] == storage.__array_interface__["data"][0])
+
+
+def estimate_memory(vocabulary_size: int, vector_size: int, negative: int, hs: int, softmax: int) -> Dict[str, int]:
+    """Bytes of each weight matrix as the engine stores it (padded rows), and their 'total'."""
+    width = padded_width(vector_size)
+    report = {name: matrix_rows(name, vocabulary_size, negative, hs, softmax) * width * 4 for name in MATRICES}
+    report = {name: size for name, size in report.items() if size or name == "vectors"}
+    report["total"] = sum(report.values())
+    return report

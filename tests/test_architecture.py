@@ -22,9 +22,9 @@ INIT = "__init__"
 #: Lowest first; a module may import only modules of lower layers.
 LAYERS: List[List[str]] = [
     ["_core", "_core_avx2", "_core_avx512", "_version", "_files", "_ranking", "datasets"],  # stdlib/numpy only
-    ["_dispatch", "_formats", "evaluation"],
+    ["_dispatch", "_formats", "_gensim_pickle", "evaluation", "distances", "interchange", "scoring"],
     ["corpus", "keyedvectors", "params", "vocab", "weights"],
-    ["training"],
+    ["training", "persistence"],
     ["model"],
     ["io", "sklearn", "plot", "dask"],
     ["cli"],  # the commands use io, plot, model, ...
@@ -32,8 +32,13 @@ LAYERS: List[List[str]] = [
     [INIT],  # the package's public names; nothing imports it
 ]
 
-#: (importer, imported) pairs allowed within one layer, each with its reason. None yet.
-SAME_LAYER_ALLOWED: Dict[tuple, str] = {}
+#: (importer, imported) pairs allowed within one layer, each with its reason.
+SAME_LAYER_ALLOWED: Dict[tuple, str] = {
+    ("interchange", "_formats"): "KeyedVectors' word2vec.c methods map the formats onto its rows; the mixin "
+                                 "must sit below keyedvectors",
+    ("_gensim_pickle", "_formats"): "the restricted gensim reader is a format reader too and raises the "
+                                    "formats' FormatError",
+}
 
 #: The class modules, which the file layers must not know.
 CLASS_MODULES = {"keyedvectors", "model", "vocab", "corpus", "sklearn", "params", "weights", "training"}

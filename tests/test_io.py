@@ -459,7 +459,8 @@ def test_no_pickle_anywhere_in_package():
     assert sources
     for src in sources:
         text = src.read_text(encoding="utf-8")
-        assert not re.search(r"^\s*(import|from)\s+(c?pickle|dill|joblib|shelve)\b", text, re.M), src
+        if src.name != "_gensim_pickle.py":  # gensim's restricted reader (issue 18; tests/test_gensim_pickle.py)
+            assert not re.search(r"^\s*(import|from)\s+(c?pickle|dill|joblib|shelve)\b", text, re.M), src
         assert "allow_pickle=True" not in text, src
         for call in re.findall(r"np\.load\([^)]*\)", text):
             assert "allow_pickle=False" in call, (src, call)

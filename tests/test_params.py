@@ -11,7 +11,7 @@ from cyw2v.params import PARAMETERS, EngineConfig, resolve, validate
 
 NAMES = [p.name for p in PARAMETERS]
 #: Arguments that are not training parameters, as gensim places them.
-W2V_EXTRAS = {"sentences": None, "corpus_file": None, "callbacks": (), "progress": False}
+W2V_EXTRAS = {"sentences": None, "corpus_file": None, "trim_rule": None, "callbacks": (), "progress": False}
 TRANSFORMER_EXTRAS = {"tokenizer": None, "lowercase": True, "tfidf": False}
 #: The CLI train subcommand's own options (files, formats, display).
 CLI_EXTRAS = {"corpus", "output", "binary", "to", "save_model", "progress", "quiet", "func", "parser", "command"}
@@ -84,8 +84,9 @@ def test_setting_a_parameter_attribute_is_validated():
     with pytest.raises(ValueError, match="window"):
         m.window = 0
     assert m.window == 7
-    with pytest.raises(ValueError, match="no objective"):
-        m.negative = 0
+    m.negative = 0     # the rules between parameters are checked when training starts (gensim's
+    with pytest.raises(ValueError, match="no objective"):   # alpha/min_alpha idiom sets them one by one)
+        m.train([["a", "b"]], total_examples=1)
 
 
 def test_resolve_is_the_one_place_automatic_choices_are_made():
