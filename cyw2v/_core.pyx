@@ -810,23 +810,40 @@ cdef inline float* _ptr_or_null(float[:, ::1] a) noexcept:
 cdef class Engine:
     """Training state shared by all worker threads: pointers into the model's arrays.
 
+    ``Engine(weights, tables, config)``: ``weights`` has the float32 C-contiguous matrices
+    ``syn0``, ``syn1neg``, ``syn1``, ``syn1softmax`` (a matrix whose objective is off may
+    have 0 rows); ``tables`` the arrays ``keep``, ``alias_prob``, ``alias_index``,
+    ``hs_offset``, ``hs_code``, ``hs_point``; ``config`` the int/bool settings ``sg``,
+    ``cbow_mean``, ``window``, ``shrink_windows``, ``negative``, ``hs``, ``softmax``,
+    ``batch_window``, ``combine``, ``compute_loss``, ``hot_rows``, ``hot_sync_words``.
+
     The arrays are kept alive by this object and must not be reallocated while it exists.
-    With ``hot_rows`` > 0 each job keeps a private copy of that many of the most used rows
-    of every output matrix (the first rows of syn1neg, the last rows of syn1: frequent words
-    and the Huffman nodes nearest the root) and adds its changes into the shared rows every
-    ``hot_sync_words`` kept words and at its end (see HotRows).
+    Training runs in :class:`Worker` objects (``engine.worker(max_sentence)``), one per
+    thread. With ``hot_rows`` > 0 a worker keeps a private copy of that many of the most
+    used rows of every output matrix (the first rows of syn1neg, the last rows of syn1:
+    frequent words and the Huffman nodes nearest the root) and adds its changes into the
+    shared rows every ``hot_sync_words`` kept words and at the end of every call (see HotRows).
     """
     cdef Net net
     cdef object _keep_alive
     cdef int32_t[::1] _stop
 
-    def __init__(self, float[:, ::1] syn0, float[:, ::1] syn1neg, float[:, ::1] syn1,
-                 float[:, ::1] syn1softmax, const uint64_t[::1] keep_threshold,
-                 const uint32_t[::1] alias_prob, const int32_t[::1] alias_index,
-                 const int64_t[::1] hs_offset, const uint8_t[::1] hs_code,
-                 const int32_t[::1] hs_point, *, int sg, int cbow_mean, int window,
-                 int shrink_windows, int negative, int hs, int softmax, int batch_window,
-                 int compute_loss, int hot_rows=0, int hot_sync_words=4096, int combine=1):
+    def __init__(self, weights, tables, config):
+        cdef float[:, ::1] syn0 = weights.syn0
+        cdef float[:, ::1] syn1neg = weights.syn1neg
+        cdef float[:, ::1] syn1 = weights.syn1
+        cdef float[:, ::1] syn1softmax = weights.syn1softmax
+        cdef const uint64_t[::1] keep_threshold = tables.keep
+        cdef const uint32_t[::1] alias_prob = tables.alias_prob
+        cdef const int32_t[::1] alias_index = tables.alias_index
+        cdef const int64_t[::1] hs_offset = tables.hs_offset
+        cdef const uint8_t[::1] hs_code = tables.hs_code
+        cdef const int32_t[::1] hs_point = tables.hs_point
+        cdef int sg = config.sg, cbow_mean = config.cbow_mean, window = config.window
+        cdef int shrink_windows = config.shrink_windows, negative = config.negative
+        cdef int hs = config.hs, softmax = config.softmax, batch_window = config.batch_window
+        cdef int combine = config.combine, compute_loss = config.compute_loss
+        cdef int hot_rows = config.hot_rows, hot_sync_words = config.hot_sync_words
         cdef int32_t V = syn0.shape[0]
         cdef int32_t d = syn0.shape[1]
         if V < 1 or d < 1:
@@ -897,8 +914,12 @@ cdef class Engine:
                 raise ValueError(f"Huffman path of length {longest} exceeds {MAX_CODE_LEN}")
             self.net.max_targets = max(self.net.max_targets, self.net.combine * longest)
 
+    def worker(self, int max_sentence):
+        """Per-thread training state for sentences of at most ``max_sentence`` words."""
+        return Worker(self, max_sentence)
+
     def request_stop(self) -> None:
-        """Ask running jobs to return at the next sentence boundary (thread-safe)."""
+        """Ask running calls to return at the next sentence boundary (thread-safe)."""
         self._stop[0] = 1
 
     def clear_stop(self) -> None:
@@ -910,47 +931,30 @@ cdef class Engine:
 
     def train_job(self, const int32_t[::1] words, const int64_t[::1] sentence_ends,
                   double alpha0, double alpha1, uint64_t seed):
-        """Train one job: concatenated sentences of word indices.
-
-        ``sentence_ends[s]`` is the end offset of sentence s. Alpha moves linearly from
-        alpha0 to alpha1 over the job's words. Returns (kept_words, loss_sum, loss_terms).
-        """
-        cdef Scratch w
-        cdef int64_t n_sent = sentence_ends.shape[0]
-        cdef int64_t total = words.shape[0]
-        cdef int64_t s, start = 0, end, kept = 0
-        cdef int64_t max_len = 0
-        cdef double a0, a1
-        cdef int rc
-        for s in range(n_sent):
+        """:meth:`Worker.train_job` with a temporary worker sized for the job's longest sentence."""
+        cdef int64_t s, start = 0, end, max_len = 1
+        for s in range(sentence_ends.shape[0]):
             end = sentence_ends[s]
-            if end < start or end > total:
-                raise ValueError("sentence_ends must be non-decreasing and within the job")
             if end - start > max_len:
                 max_len = end - start
-            start = end
-        if total and (np.min(words) < 0 or np.max(words) >= self.net.V):
-            raise ValueError("word index out of range")
+            start = end if end > start else start
         if max_len > 2147483647:
             raise ValueError("sentence too long")
-        memset(&w, 0, sizeof(Scratch))
-        with nogil:
-            rc = scratch_init(&w, &self.net, <int>max_len, seed)
-            if rc == 0:
-                start = 0
-                for s in range(n_sent):
-                    if self.net.stop_flag[0]:
-                        break
-                    end = sentence_ends[s]
-                    if end > start:
-                        a0 = alpha0 + (alpha1 - alpha0) * start / total
-                        a1 = alpha0 + (alpha1 - alpha0) * end / total
-                        kept += train_sentence(&self.net, &w, &words[start], <int>(end - start), a0, a1)
-                    start = end
-            scratch_free(&self.net, &w)
-        if rc != 0:
-            raise MemoryError("could not allocate the worker's scratch buffers")
-        return kept, w.loss, w.loss_terms
+        worker = Worker(self, <int>max_len)
+        try:
+            return worker.train_job(words, sentence_ends, alpha0, alpha1, seed)
+        finally:
+            worker.close()
+
+    def train_file_range(self, TokenIndex index, bytes path, int64_t start, int64_t end,
+                         double alpha0, double alpha1, uint64_t seed, int max_sentence,
+                         int64_t[::1] progress):
+        """:meth:`Worker.train_file_range` with a temporary worker of ``max_sentence``."""
+        worker = Worker(self, max_sentence)
+        try:
+            return worker.train_file_range(index, path, start, end, alpha0, alpha1, seed, progress)
+        finally:
+            worker.close()
 
     def debug_train_window(self, const int32_t[::1] sentence, int position, int window,
                            float alpha, uint64_t seed):
@@ -1014,22 +1018,127 @@ cdef class Engine:
                         o[i] += 1
         return out
 
+
+cdef class Worker:
+    """One thread's training state (:c:type:`Scratch` and the file reader's buffers),
+    allocated once and reused by every call; made by :meth:`Engine.worker`.
+
+    Not thread-safe: one worker per thread. Every call starts from its own seed (fresh
+    random stream and negatives) and merges the cached hot rows into the shared matrices
+    before it returns, so a call trains exactly as a fresh scratch space would.
+    """
+    cdef Engine engine
+    cdef Scratch w
+    cdef readonly int max_sentence   # longest sentence (words) a call may pass
+    cdef bint ready
+    cdef char* buf          # READ_BUFFER_BYTES of file data (train_file_range)
+    cdef char* tok          # MAX_TOKEN_BYTES: the token being read
+    cdef int32_t* pending   # max_sentence + 1 word indices of the sentence being read
+
+    def __cinit__(self, Engine engine, int max_sentence):
+        memset(&self.w, 0, sizeof(Scratch))
+        self.engine = engine
+        self.ready = 0
+        self.buf = self.tok = NULL
+        self.pending = NULL
+        if max_sentence < 1:
+            raise ValueError("max_sentence must be >= 1")
+        self.max_sentence = max_sentence
+        self.ready = 1   # from here on close() must free, even after a failed allocation
+        self.buf = <char*>malloc(READ_BUFFER_BYTES)
+        self.tok = <char*>malloc(MAX_TOKEN_BYTES)
+        self.pending = <int32_t*>malloc((<size_t>max_sentence + 1) * sizeof(int32_t))
+        if (self.buf == NULL or self.tok == NULL or self.pending == NULL
+                or scratch_init(&self.w, &engine.net, max_sentence, 0) != 0):
+            self.close()
+            raise MemoryError("could not allocate the worker's scratch buffers")
+
+    def __dealloc__(self):
+        self.close()
+
+    def close(self) -> None:
+        """Free the buffers now (after this, calls raise); idempotent."""
+        if self.ready:
+            scratch_free(&self.engine.net, &self.w)
+            free(self.buf)
+            free(self.tok)
+            free(self.pending)
+            self.buf = self.tok = NULL
+            self.pending = NULL
+            self.ready = 0
+
+    cdef int _begin(self, uint64_t seed) except -1:
+        """Reset the per-call state: as a freshly initialised scratch space with ``seed``."""
+        if not self.ready:
+            raise ValueError("worker is closed")
+        self.w.rng = seed
+        self.w.loss = 0.0
+        self.w.loss_terms = 0
+        self.w.n_drawn_negatives = 0
+        self.w.record_negatives = 0
+        self.w.negatives_ready = 0
+        self.w.since_sync = 0
+        return 0
+
+    def train_job(self, const int32_t[::1] words, const int64_t[::1] sentence_ends,
+                  double alpha0, double alpha1, uint64_t seed):
+        """Train one job: concatenated sentences of word indices.
+
+        ``sentence_ends[s]`` is the end offset of sentence s; a sentence longer than the
+        worker's max_sentence raises ValueError. Alpha moves linearly from alpha0 to alpha1
+        over the job's words. Returns (kept_words, loss_sum, loss_terms) of this call.
+        """
+        cdef const Net* net = &self.engine.net
+        cdef Scratch* w = &self.w
+        cdef int64_t n_sent = sentence_ends.shape[0]
+        cdef int64_t total = words.shape[0]
+        cdef int64_t s, start = 0, end, kept = 0
+        cdef int64_t max_len = 0
+        cdef double a0, a1
+        for s in range(n_sent):
+            end = sentence_ends[s]
+            if end < start or end > total:
+                raise ValueError("sentence_ends must be non-decreasing and within the job")
+            if end - start > max_len:
+                max_len = end - start
+            start = end
+        if total and (np.min(words) < 0 or np.max(words) >= net.V):
+            raise ValueError("word index out of range")
+        if max_len > self.max_sentence:
+            raise ValueError(f"sentence of {max_len} words exceeds the worker's "
+                             f"max_sentence={self.max_sentence}")
+        self._begin(seed)
+        with nogil:
+            start = 0
+            for s in range(n_sent):
+                if net.stop_flag[0]:
+                    break
+                end = sentence_ends[s]
+                if end > start:
+                    a0 = alpha0 + (alpha1 - alpha0) * start / total
+                    a1 = alpha0 + (alpha1 - alpha0) * end / total
+                    kept += train_sentence(net, w, &words[start], <int>(end - start), a0, a1)
+                start = end
+            scratch_merge(net, w)
+        return kept, w.loss, w.loss_terms
+
     def train_file_range(self, TokenIndex index, bytes path, int64_t start, int64_t end,
-                         double alpha0, double alpha1, uint64_t seed, int max_sentence,
-                         int64_t[::1] progress):
+                         double alpha0, double alpha1, uint64_t seed, int64_t[::1] progress):
         """Read bytes [start, end) of a plain-text corpus and train on it, without the GIL.
 
         A token belongs to the range its first byte falls in; '\\n' ends a sentence and
-        sentences longer than max_sentence are split. Alpha moves alpha0 -> alpha1 by the
-        fraction of the range consumed. Raw words read so far are added to ``progress[0]`` and
-        bytes consumed to ``progress[1]``, so one worker's calls accumulate in one row.
-        Returns (raw_words, kept_words, loss, loss_terms).
+        sentences longer than the worker's max_sentence are split. Alpha moves alpha0 ->
+        alpha1 by the fraction of the range consumed. Raw words read so far are added to
+        ``progress[0]`` and bytes consumed to ``progress[1]``, so one worker's calls
+        accumulate in one row. Returns (raw_words, kept_words, loss, loss_terms).
         """
-        cdef Scratch w
+        cdef const Net* net = &self.engine.net
+        cdef Scratch* w = &self.w
         cdef FILE* f
-        cdef char* buf
-        cdef char* tok
-        cdef int32_t* pending
+        cdef char* buf = self.buf
+        cdef char* tok = self.tok
+        cdef int32_t* pending = self.pending
+        cdef int max_sentence = self.max_sentence
         cdef size_t nread, b
         cdef int64_t pos, raw = 0, kept = 0
         cdef int tok_len = 0, overlong = 0, skipping = 0, npend = 0, done = 0, rc = 0
@@ -1039,93 +1148,77 @@ cdef class Engine:
         cdef double frac, alpha
         cdef const char* cpath = path
         cdef int64_t words_before, bytes_before
-        buf = tok = NULL
-        pending = NULL
-        memset(&w, 0, sizeof(Scratch))
-        if max_sentence < 1:
-            raise ValueError("max_sentence must be >= 1")
         if progress.shape[0] < 2:
             raise ValueError("progress needs two slots")
+        self._begin(seed)
         words_before, bytes_before = progress[0], progress[1]
         with nogil:
             f = fopen(cpath, "rb")
             if f == NULL:
                 rc = -2
             else:
-                buf = <char*>malloc(READ_BUFFER_BYTES)
-                tok = <char*>malloc(MAX_TOKEN_BYTES)
-                pending = <int32_t*>malloc((max_sentence + 1) * sizeof(int32_t))
-                if buf == NULL or tok == NULL or pending == NULL or \
-                        scratch_init(&w, &self.net, max_sentence, seed) != 0:
-                    rc = -1
+                pos = start
+                if start > 0:
+                    # A token straddling `start` belongs to the previous range.
+                    fseek(f, start - 1, SEEK_SET)
+                    if fread(buf, 1, 1, f) == 1 and not is_space(<unsigned char>buf[0]):
+                        skipping = 1
                 else:
-                    pos = start
-                    if start > 0:
-                        # A token straddling `start` belongs to the previous range.
-                        fseek(f, start - 1, SEEK_SET)
-                        if fread(buf, 1, 1, f) == 1 and not is_space(<unsigned char>buf[0]):
-                            skipping = 1
-                    else:
-                        fseek(f, 0, SEEK_SET)
-                    while not done:
-                        nread = fread(buf, 1, READ_BUFFER_BYTES, f)
-                        if nread == 0:
-                            break
-                        for b in range(nread):
-                            c = <unsigned char>buf[b]
-                            if is_space(c):
-                                skipping = 0
-                                if tok_len > 0 or overlong:
-                                    raw += 1
-                                    idx = -1 if overlong else index.lookup(tok, tok_len)
-                                    tok_len = 0
-                                    overlong = 0
-                                    if idx >= 0:
-                                        pending[npend] = idx
-                                        npend += 1
-                                if npend > 0 and (c == 10 or npend >= max_sentence):
-                                    frac = (pos + <int64_t>b - start) / span
-                                    alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
-                                    kept += train_sentence(&self.net, &w, pending, npend, alpha, alpha)
-                                    npend = 0
-                                    progress[0] = words_before + raw
-                                    progress[1] = bytes_before + pos + <int64_t>b - start
-                                    if self.net.stop_flag[0]:
-                                        done = 1
-                                        break
-                                if pos + <int64_t>b >= end:
+                    fseek(f, 0, SEEK_SET)
+                while not done:
+                    nread = fread(buf, 1, READ_BUFFER_BYTES, f)
+                    if nread == 0:
+                        break
+                    for b in range(nread):
+                        c = <unsigned char>buf[b]
+                        if is_space(c):
+                            skipping = 0
+                            if tok_len > 0 or overlong:
+                                raw += 1
+                                idx = -1 if overlong else index.lookup(tok, tok_len)
+                                tok_len = 0
+                                overlong = 0
+                                if idx >= 0:
+                                    pending[npend] = idx
+                                    npend += 1
+                            if npend > 0 and (c == 10 or npend >= max_sentence):
+                                frac = (pos + <int64_t>b - start) / span
+                                alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+                                kept += train_sentence(net, w, pending, npend, alpha, alpha)
+                                npend = 0
+                                progress[0] = words_before + raw
+                                progress[1] = bytes_before + pos + <int64_t>b - start
+                                if net.stop_flag[0]:
                                     done = 1
                                     break
-                            elif not skipping:
-                                if tok_len == 0 and not overlong and pos + <int64_t>b >= end:
-                                    done = 1
-                                    break
-                                if tok_len < MAX_TOKEN_BYTES:
-                                    tok[tok_len] = <char>c
-                                    tok_len += 1
-                                else:
-                                    overlong = 1
-                                    tok_len = 0
-                        pos += <int64_t>nread
-                    if tok_len > 0 or overlong:
-                        raw += 1
-                        idx = -1 if overlong else index.lookup(tok, tok_len)
-                        if idx >= 0:
-                            pending[npend] = idx
-                            npend += 1
-                    if npend > 0 and not self.net.stop_flag[0]:
-                        kept += train_sentence(&self.net, &w, pending, npend, alpha1, alpha1)
-                    progress[0] = words_before + raw
-                    progress[1] = bytes_before + end - start
-                scratch_free(&self.net, &w)
-                free(buf)
-                free(tok)
-                free(pending)
+                            if pos + <int64_t>b >= end:
+                                done = 1
+                                break
+                        elif not skipping:
+                            if tok_len == 0 and not overlong and pos + <int64_t>b >= end:
+                                done = 1
+                                break
+                            if tok_len < MAX_TOKEN_BYTES:
+                                tok[tok_len] = <char>c
+                                tok_len += 1
+                            else:
+                                overlong = 1
+                                tok_len = 0
+                    pos += <int64_t>nread
+                if tok_len > 0 or overlong:
+                    raw += 1
+                    idx = -1 if overlong else index.lookup(tok, tok_len)
+                    if idx >= 0:
+                        pending[npend] = idx
+                        npend += 1
+                if npend > 0 and not net.stop_flag[0]:
+                    kept += train_sentence(net, w, pending, npend, alpha1, alpha1)
+                progress[0] = words_before + raw
+                progress[1] = bytes_before + end - start
+                scratch_merge(net, w)
                 fclose(f)
         if rc == -2:
             raise OSError(f"cannot open corpus file {path!r}")
-        if rc == -1:
-            raise MemoryError("could not allocate the reader's buffers")
         return raw, kept, w.loss, w.loss_terms
 
 

@@ -8,6 +8,7 @@ import os
 import queue
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -384,13 +385,14 @@ class Word2Vec:
             raise RuntimeError("the model has no vocabulary: call build_vocab first")
         t = self._tables
         syn0, syn1neg, syn1, syn1softmax = (self._training_matrix(name) for name in _MATRICES)
-        return _core.Engine(syn0, syn1neg, syn1, syn1softmax, t["keep"], t["alias_prob"],
-                            t["alias_index"], t["hs_offset"], t["hs_code"], t["hs_point"],
-                            sg=self.sg, cbow_mean=self.cbow_mean, window=self.window,
-                            shrink_windows=self.shrink_windows, negative=self.negative, hs=self.hs,
-                            softmax=self.softmax, batch_window=int(self.batches_windows),
-                            compute_loss=int(compute_loss), hot_rows=self._hot_rows(),
-                            hot_sync_words=_HOT_SYNC_WORDS, combine=self.centres_per_block)
+        weights = SimpleNamespace(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1softmax=syn1softmax)
+        tables = SimpleNamespace(**t)
+        config = SimpleNamespace(sg=self.sg, cbow_mean=self.cbow_mean, window=self.window,
+                                 shrink_windows=self.shrink_windows, negative=self.negative, hs=self.hs,
+                                 softmax=self.softmax, batch_window=int(self.batches_windows),
+                                 compute_loss=int(compute_loss), hot_rows=self._hot_rows(),
+                                 hot_sync_words=_HOT_SYNC_WORDS, combine=self.centres_per_block)
+        return _core.Engine(weights, tables, config)
 
     def _published(self, name: str) -> np.ndarray:
         return self.wv.vectors if name == "vectors" else getattr(self, name)
@@ -466,6 +468,12 @@ class Word2Vec:
         if corpus_iterable is not None and not total_words and not total_examples:
             raise ValueError("train needs total_examples or total_words to schedule the learning rate")
         engine = self._engine(compute_loss)
+        # one worker (scratch space) per thread for the whole call; the iterable path's
+        # sentences are at most batch_words long, or a LineSentence's max_sentence_length
+        max_sentence = self.batch_words
+        if isinstance(corpus_iterable, LineSentence):
+            max_sentence = max(max_sentence, corpus_iterable.max_sentence_length)
+        workers = [engine.worker(max_sentence) for _ in range(self.workers)]
         schedule = _Schedule(start_alpha, end_alpha, epochs)
         self.train_calls += 1
         self.loss_history = [] if compute_loss else self.loss_history
@@ -480,9 +488,10 @@ class Word2Vec:
                     _call(cb, "on_epoch_begin", self)
                 t0 = time.perf_counter()
                 if corpus_file is not None:
-                    stats = self._train_epoch_file(engine, corpus_file, epoch, schedule, report_delay, bar)
+                    stats = self._train_epoch_file(engine, workers, corpus_file, epoch, schedule,
+                                                   report_delay, bar)
                 else:
-                    stats = self._train_epoch_iterable(engine, corpus_iterable, epoch, schedule,
+                    stats = self._train_epoch_iterable(engine, workers, corpus_iterable, epoch, schedule,
                                                        total_examples, total_words, report_delay, bar)
                 raw, kept, loss, terms = stats
                 elapsed = time.perf_counter() - t0
@@ -498,6 +507,8 @@ class Word2Vec:
                 for cb in callbacks:
                     _call(cb, "on_epoch_end", self)
         finally:
+            for worker in workers:
+                worker.close()
             if bar is not None:
                 bar.close()
             self.wv.vectors_changed()
@@ -579,7 +590,7 @@ class Word2Vec:
         if batch:
             yield flush()
 
-    def _train_epoch_iterable(self, engine, corpus, epoch, schedule, total_examples, total_words,
+    def _train_epoch_iterable(self, engine, workers, corpus, epoch, schedule, total_examples, total_words,
                               report_delay, bar):
         # No reader thread: each worker reads and encodes its next job itself, under a lock,
         # while the other workers train. A separate reader would be a third thread on a
@@ -596,7 +607,7 @@ class Word2Vec:
 
         def train(worker: int, job: tuple) -> tuple:
             words, ends, raw, a0, a1, seed = job
-            return (raw, *engine.train_job(words, ends, a0, a1, seed))
+            return (raw, *workers[worker].train_job(words, ends, a0, a1, seed))
 
         threads = self._worker_threads(engine, done_q, next_job, train)
         try:
@@ -604,7 +615,7 @@ class Word2Vec:
         finally:
             jobs.close()  # the corpus's file is closed even when training stopped early
 
-    def _train_epoch_file(self, engine, path, epoch, schedule, report_delay, bar):
+    def _train_epoch_file(self, engine, workers, path, epoch, schedule, report_delay, bar):
         size = os.path.getsize(path)
         n = self.workers
         n_pieces = max(n, -(-size // _FILE_PIECE_BYTES))
@@ -624,8 +635,8 @@ class Word2Vec:
                     schedule.alpha(epoch, (bounds[k + 1] - bounds[first]) / span))
 
         def train(i: int, k: int) -> tuple:
-            return engine.train_file_range(index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
-                                           self._job_seed(epoch, k), self.batch_words, progress[i])
+            return workers[i].train_file_range(index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
+                                               self._job_seed(epoch, k), progress[i])
 
         threads = self._worker_threads(engine, done_q, pieces.take, train)
         return self._supervise(engine, threads, done_q, progress, epoch, report_delay, bar)

@@ -4,6 +4,7 @@ The engine's sigmoid is a table with linear interpolation (1024 intervals on [-8
 its error is below 3e-6, so one update step agrees with the exact formulas to ~1e-6.
 """
 import itertools
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,6 +24,22 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def engine_tables(keep, prob, alias, off, code, point):
+    return SimpleNamespace(keep=keep, alias_prob=prob, alias_index=alias, hs_offset=off,
+                           hs_code=code, hs_point=point)
+
+
+def engine_config(**kw):
+    """Engine settings: today's keyword arguments, with their old defaults."""
+    return SimpleNamespace(**{"hot_rows": 0, "hot_sync_words": 4096, "combine": 1, **kw})
+
+
+def old_engine(kernel, syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code, point, **kw):
+    """The former positional/keyword Engine constructor, on the new interface."""
+    return kernel.Engine(SimpleNamespace(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1softmax=syn1sm),
+                         engine_tables(keep, prob, alias, off, code, point), engine_config(**kw))
+
+
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
                 window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
@@ -32,11 +49,13 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
     prob, alias = alias_table(noise_distribution(COUNTS, 0.75))
     off, code, point = huffman(COUNTS)
     keep = keep_thresholds(COUNTS, 0.0)
-    engine = kernel.Engine(syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code, point,
-                           sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
-                           negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
-                           compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
-                           combine=combine)
+    engine = kernel.Engine(
+        SimpleNamespace(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1softmax=syn1sm),
+        engine_tables(keep, prob, alias, off, code, point),
+        engine_config(sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
+                      negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
+                      compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
+                      combine=combine))
     arrays = dict(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1sm=syn1sm)
     ref = {k: v.astype(np.float64) for k, v in arrays.items()}
     return engine, arrays, ref, (off, code, point)
@@ -313,9 +332,9 @@ def test_engine_rejects_inconsistent_arrays():
     kw = dict(sg=1, cbow_mean=1, window=2, shrink_windows=1, negative=5, hs=0, softmax=0,
               batch_window=1, compute_loss=0)
     with pytest.raises(ValueError, match="noise"):
-        _core.Engine(z, z, z, z, keep, prob[:3], alias[:3], off, code, point, **kw)
+        old_engine(_core, z, z, z, z, keep, prob[:3], alias[:3], off, code, point, **kw)
     with pytest.raises(ValueError, match="keep_threshold"):
-        _core.Engine(z, z, z, z, keep[:2], prob, alias, off, code, point, **kw)
-    engine = _core.Engine(z, z, z, z, keep, prob, alias, off, code, point, **kw)
+        old_engine(_core, z, z, z, z, keep[:2], prob, alias, off, code, point, **kw)
+    engine = old_engine(_core, z, z, z, z, keep, prob, alias, off, code, point, **kw)
     with pytest.raises(ValueError, match="out of range"):
         engine.train_job(np.array([0, V], np.int32), np.array([2], np.int64), 0.1, 0.1, 1)

@@ -284,6 +284,9 @@ def test_iterable_corpus_is_read_by_the_training_threads(monkeypatch, workers):
         def __getattr__(self, name):
             return getattr(self._engine, name)
 
+        def worker(self, max_sentence):
+            return RecordingEngine(self._engine.worker(max_sentence))   # records its train_job
+
         def train_job(self, *args):
             trainers.add(threading.get_ident())
             return self._engine.train_job(*args)
@@ -443,14 +446,18 @@ def test_corpus_file_pieces_follow_the_schedule_and_are_reproducible(tmp_path, m
 
 
 class _Spy:
-    """An Engine stand-in that records train_file_range calls and forwards everything."""
+    """An Engine (or Worker) stand-in that records train_file_range calls and forwards everything."""
 
     def __init__(self, engine, calls):
         self._engine, self._calls = engine, calls
 
-    def train_file_range(self, index, path, start, end, a0, a1, seed, max_sentence, progress):
+    def worker(self, max_sentence):
+        return _Spy(self._engine.worker(max_sentence), self._calls)
+
+    def train_file_range(self, index, path, start, end, a0, a1, seed, progress):
+        """Worker.train_file_range, recorded."""
         self._calls.append((start, end, a0, a1, seed))
-        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, max_sentence, progress)
+        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, progress)
 
     def __getattr__(self, name):
         return getattr(self._engine, name)

@@ -1,6 +1,7 @@
 """Vocabulary statistics checked against their definitions."""
 import heapq
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,9 +88,13 @@ def engine_for(counts, ns_exponent=0.75, sample=0.0, negative=5):
     z = np.zeros((V, 4), np.float32)
     prob, alias = alias_table(noise_distribution(counts, ns_exponent))
     off, code, point = huffman(counts)
-    return _core.Engine(z, z.copy(), z[:max(V - 1, 1)].copy(), z.copy(), keep_thresholds(counts, sample),
-                        prob, alias, off, code, point, sg=1, cbow_mean=1, window=2, shrink_windows=1,
-                        negative=negative, hs=0, softmax=0, batch_window=1, compute_loss=0)
+    return _core.Engine(
+        SimpleNamespace(syn0=z, syn1neg=z.copy(), syn1=z[:max(V - 1, 1)].copy(), syn1softmax=z.copy()),
+        SimpleNamespace(keep=keep_thresholds(counts, sample), alias_prob=prob, alias_index=alias,
+                        hs_offset=off, hs_code=code, hs_point=point),
+        SimpleNamespace(sg=1, cbow_mean=1, window=2, shrink_windows=1, negative=negative, hs=0,
+                        softmax=0, batch_window=1, combine=1, compute_loss=0, hot_rows=0,
+                        hot_sync_words=4096))
 
 
 COUNTS = np.array([5000, 2500, 1200, 800, 300, 120, 60, 25, 9, 5, 1], dtype=np.int64)
