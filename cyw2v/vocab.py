@@ -99,39 +99,36 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
     """Count tokens of a plain-text file with the same tokenisation as the engine's reader
     (ASCII whitespace, '\\n' ends a sentence). Keys are decoded with surrogateescape, so
     they map back to the exact bytes."""
-    counts: Counter = Counter()
-    total_words = 0
-    total_lines = 0
+    counter = _core.TokenCounter()
     min_reduce = 1
     pruned = False
-    tail = b""
+    last = b""
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(chunk_bytes)
             if not chunk:
                 break
-            data = tail + chunk
-            # cut after the last whitespace byte so no token straddles two chunks
-            cut = max(data.rfind(b" "), data.rfind(b"\n"), data.rfind(b"\t"), data.rfind(b"\r"))
+            last = chunk[-1:]
+            # prune where the former reader did: after the chunk's last ' ', '\n', '\t' or '\r'
+            cut = max(chunk.rfind(b" "), chunk.rfind(b"\n"), chunk.rfind(b"\t"), chunk.rfind(b"\r"))
             if cut < 0:
-                tail = data
+                counter.add(chunk)
                 continue
-            tail = data[cut + 1:]
-            body = data[:cut + 1]
-            tokens = body.translate(_SEPARATORS_TO_SPACE).split()
-            counts.update(tokens)
-            total_words += len(tokens)
-            total_lines += body.count(b"\n")
-            if max_vocab_size is not None and len(counts) > max_vocab_size:
-                _prune_rare(counts, min_reduce, max_vocab_size, pruned)
+            view = memoryview(chunk)
+            counter.add(view[:cut + 1])
+            if max_vocab_size is not None and len(counter) > max_vocab_size:
+                if not pruned:
+                    logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
+                                   "word counts are now approximate", max_vocab_size)
+                logger.info("pruned %d words seen <= %d times", counter.prune(min_reduce), min_reduce)
                 pruned = True
                 min_reduce += 1
-    if tail:
-        tokens = tail.translate(_SEPARATORS_TO_SPACE).split()
-        counts.update(tokens)
-        total_words += len(tokens)
-        total_lines += 1
-    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in counts.items()}
+            counter.add(view[cut + 1:])
+    counter.finish()
+    # a last line without '\n' counts (unless the file ends in ' ', '\t' or '\r')
+    total_lines = counter.total_lines + (1 if last and last not in b" \n\t\r" else 0)
+    total_words = counter.total_words
+    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in counter.items()}
     return CorpusScan(decoded, total_words, max(total_lines, 1 if total_words else 0), pruned, min_reduce)
 
 
