@@ -14,8 +14,6 @@ from ._dispatch import core as _core
 
 logger = logging.getLogger(__name__)
 
-#: bytes.split() ignores \x1c-\x1f, which str.split() and the engine's reader treat as spaces.
-_SEPARATORS_TO_SPACE = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
 
 #: 2**32: a keep threshold of this value keeps a word with probability exactly 1.
 KEEP_ALWAYS = 1 << 32
@@ -137,24 +135,25 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
     """Count tokens of a plain-text file with the same tokenisation as the engine's reader
     (ASCII whitespace, '\\n' ends a sentence). Keys are decoded with surrogateescape, so
     they map back to the exact bytes."""
-    counts: Counter = Counter()
-    total_words = 0
-    total_lines = 0
+    counter = _core.TokenCounter()
     min_reduce = 1
     pruned = False
-    for block in _files.iter_blocks(path, chunk_bytes, lines=False):
-        tokens = block.translate(_SEPARATORS_TO_SPACE).split()
-        counts.update(tokens)
-        total_words += len(tokens)
-        if block[-1:] not in b" \n\t\r":
-            total_lines += 1  # the file's unterminated last piece (blocks end after whitespace)
-            continue
-        total_lines += block.count(b"\n")
-        if max_vocab_size is not None and len(counts) > max_vocab_size:
-            _prune_rare(counts, min_reduce, max_vocab_size, pruned)
+    last = b""
+    for block in _files.iter_blocks(path, chunk_bytes, lines=False):   # each ends after whitespace
+        counter.add(block)
+        last = block[-1:]
+        if max_vocab_size is not None and len(counter) > max_vocab_size:
+            if not pruned:
+                logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
+                               "word counts are now approximate", max_vocab_size)
+            logger.info("pruned %d words seen <= %d times", counter.prune(min_reduce), min_reduce)
             pruned = True
             min_reduce += 1
-    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in counts.items()}
+    counter.finish()
+    # a last line without '\n' counts (unless the file ends in ' ', '\t' or '\r')
+    total_lines = counter.total_lines + (1 if last and last not in b" \n\t\r" else 0)
+    total_words = counter.total_words
+    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in counter.items()}
     return CorpusScan(decoded, total_words, max(total_lines, 1 if total_words else 0), pruned, min_reduce)
 
 

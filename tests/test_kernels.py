@@ -338,3 +338,21 @@ def test_engine_rejects_inconsistent_arrays():
     engine = old_engine(_core, z, z, z, z, keep, prob, alias, off, code, point, **kw)
     with pytest.raises(ValueError, match="out of range"):
         engine.train_job(np.array([0, V], np.int32), np.array([2], np.int64), 0.1, 0.1, 1)
+
+
+@pytest.mark.parametrize("cfg", [dict(sg=1, negative=3), dict(sg=0, negative=2, hs=1),
+                                 dict(sg=1, negative=2, hs=1, combine=3), dict(sg=1, batch_window=0, hs=1)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_a_reused_worker_trains_as_a_fresh_one_per_call(cfg):
+    """A Worker's scratch space is allocated once; every call still starts from its own seed
+    and merges its cached rows at its end, so calls train exactly as fresh scratch spaces."""
+    words = np.random.default_rng(3).integers(0, V, 400).astype(np.int32)
+    ends = np.array([150, 151, 400], dtype=np.int64)
+    calls = [(0.05, 0.03, 77), (0.03, 0.01, 78), (0.02, 0.01, 77)]
+    fresh, arrays_fresh, _, _ = make_engine(np.random.default_rng(9), hot_rows=3, hot_sync_words=50, **cfg)
+    reused, arrays_reused, _, _ = make_engine(np.random.default_rng(9), hot_rows=3, hot_sync_words=50, **cfg)
+    worker = reused.worker(250)
+    for call in calls:
+        assert fresh.train_job(words, ends, *call) == worker.train_job(words, ends, *call)
+    for name in arrays_fresh:
+        np.testing.assert_array_equal(arrays_fresh[name], arrays_reused[name], err_msg=name)
