@@ -101,8 +101,6 @@ class ModelPersistence:
             matrices["syn1neg"] = np.zeros((V, d), np.float32)
         if model.hs and matrices["syn1"] is None:
             raise FormatError(f"{path}: a hierarchical-softmax model without syn1")
-        if model.hs:  # gensim allocates V rows; the tree's V - 1 inner nodes use the first V - 1
-            matrices["syn1"] = matrices["syn1"][:max(V - 1, 0)]
         model._adopt(vocab, matrices, path)
         if wv.lockf is not None:
             model.wv.vectors_lockf = wv.lockf
@@ -114,6 +112,9 @@ class ModelPersistence:
         """Publish loaded matrices (possibly memory-mapped read-only; train() copies them into
         padded storage) after checking their shapes."""
         V, d = len(vocab), self.vector_size
+        syn1 = matrices["syn1"]
+        if self.hs and V > 0 and syn1.shape == (V - 1, d):   # files before syn1 had gensim's V rows
+            matrices["syn1"] = np.concatenate([syn1, np.zeros((1, d), syn1.dtype)])
         for name in MATRICES:
             shape = (matrix_rows(name, V, self.negative, self.hs, self.softmax), d)
             if tuple(matrices[name].shape) != shape:

@@ -30,10 +30,11 @@ def padded_width(d: int) -> int:
 
 
 def matrix_rows(name: str, vocabulary_size: int, negative: int, hs: int, softmax: int) -> int:
-    """Rows of matrix ``name``: V, except V - 1 Huffman inner nodes, and none for an
+    """Rows of matrix ``name``: V (for ``syn1`` as in gensim: the Huffman tree's V - 1 inner
+    nodes use the first V - 1 rows, the last stays zero), and none for an
     objective that is off."""
     V = vocabulary_size
-    return {"vectors": V, "syn1neg": V if negative else 0, "syn1": max(V - 1, 0) if hs else 0,
+    return {"vectors": V, "syn1neg": V if negative else 0, "syn1": V if hs else 0,
             "syn1softmax": V if softmax else 0}[name]
 
 

@@ -4,9 +4,6 @@ deliberate, documented difference (docs/API.md, "Differences from gensim").
 Keys are ``file::Class::test``; values say why. An unexpected failure, or an expected one
 that passes, fails ``test_gensim_suite.py``.
 """
-_SYN1 = ("syn1 has the V - 1 rows of the Huffman tree's inner nodes (gensim allocates V, the last never "
-         "used); cyw2v's own tests fix this shape (tests/test_online.py)")
-
 EXPECTED_FAILURES = {
     "test_word2vec.py::TestWord2VecModel::test_locking":
         "vectors_lockf other than 1.0 is refused with a ValueError: the engine has no per-row factor on the "
@@ -16,7 +13,4 @@ EXPECTED_FAILURES = {
     "test_word2vec.py::TestWord2VecModel::test_train_with_explicit_param":
         "train() defaults epochs to model.epochs (gensim requires it); total_examples/total_words are required "
         "for an iterable corpus as in gensim",
-    "test_word2vec.py::TestWord2VecModel::test_training": _SYN1,
-    "test_word2vec.py::TestWord2VecModel::test_training_cbow": _SYN1,
-    "test_word2vec.py::TestWord2VecModel::test_training_from_file": _SYN1,
 }
