@@ -42,9 +42,14 @@ class KeyedVectors(Evaluation):
         vectors = np.asarray(vectors)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
+        if vectors.dtype.kind != "f":
+            raise TypeError(f"vectors must have a float dtype, got {vectors.dtype}")
         if len(index_to_key) != vectors.shape[0]:
             raise ValueError(f"{len(index_to_key)} keys but {vectors.shape[0]} vectors")
         self.index_to_key: List[str] = list(index_to_key)
+        for key in self.index_to_key:
+            if not isinstance(key, str):
+                raise TypeError(f"keys are str, got {type(key).__name__} {key!r}")
         self.key_to_index: Dict[str, int] = {k: i for i, k in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("duplicate keys")

@@ -12,9 +12,10 @@ import numpy as np
 from . import _formats
 from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
-from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, described, \
-    signature, validate
-from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, notify, progress_bar, train_epochs
+from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, \
+    check_vocabulary_size, described, signature, validate
+from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, check_totals, notify, progress_bar, \
+    train_epochs
 from .vocab import Vocabulary, check_corpus_iterable, check_word_freq, scan_corpus, scan_corpus_file
 from .weights import MATRICES, Weights, init_vectors, matrix_rows
 
@@ -144,6 +145,7 @@ class Word2Vec:
                                  f"(the most frequent occurs {top} times); lower min_count")
             logger.info("vocabulary: %d words kept of %d (min_count=%d), %d corpus words",
                         len(vocab), len(raw_counts), self.min_count, words)
+        check_vocabulary_size(self._params, len(vocab))
         # known words keep their rows (copied once into the new storage); new input rows are
         # initialised, new output rows start at zero; the Huffman tree is rebuilt from the
         # new counts and the inner-node rows keep their values
@@ -198,6 +200,7 @@ class Word2Vec:
         counts from ``build_vocab``. Returns (words kept after subsampling, raw words).
         """
         source = Source.of(corpus_iterable, corpus_file)
+        total_examples, total_words = check_totals(total_examples, total_words)
         epochs = self.epochs if epochs is None else check("epochs", epochs)
         start_alpha = self.alpha if start_alpha is None else check("alpha", start_alpha, "start_alpha")
         end_alpha = self.min_alpha if end_alpha is None else check("min_alpha", end_alpha, "end_alpha")
@@ -279,8 +282,8 @@ class Word2Vec:
         V, d = len(vocab), model.vector_size
         for name in MATRICES:
             shape = (matrix_rows(name, V, model.negative, model.hs, model.softmax), d)
-            if tuple(arrays[name].shape) != shape:
-                raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
+            if tuple(arrays[name].shape) != shape or arrays[name].dtype.kind != "f":
+                raise ValueError(f"{name} is {arrays[name].dtype} {arrays[name].shape}, expected float {shape}")
         # published as loaded (possibly memory-mapped read-only); train() copies them into
         # padded storage
         model._use_vocab(vocab, {name: arrays[name] for name in MATRICES})
