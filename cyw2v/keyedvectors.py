@@ -437,9 +437,10 @@ class KeyedVectors(Evaluation):
         _formats.write_container(path, "keyedvectors", type(self).__name__, *self._get_state())
 
     @classmethod
-    def load(cls, path: str, mmap: Optional[str] = None) -> "KeyedVectors":
-        """Load a file written by :meth:`save`; ``mmap='r'`` maps the vectors read-only."""
-        return _formats.load_container(path, "keyedvectors", mmap, cls._from_state)
+    def load(cls, path: str, mmap: Optional[str] = None, verify: bool = True) -> "KeyedVectors":
+        """Load a file written by :meth:`save`; ``mmap='r'`` maps the vectors read-only, after
+        checking their CRC-32 unless ``verify=False``."""
+        return _formats.load_container(path, "keyedvectors", mmap, cls._from_state, verify)
 
     def save_word2vec_format(self, path: str, binary: bool = False, write_header: bool = True) -> None:
         """Write word2vec.c's text or binary format (.gz/.bz2 compress by suffix)."""

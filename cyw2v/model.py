@@ -259,9 +259,10 @@ class Word2Vec:
         _formats.write_container(path, "model", type(self).__name__, *self._get_state())
 
     @classmethod
-    def load(cls, path: str, mmap: Optional[str] = None) -> "Word2Vec":
-        """Load a model written by :meth:`save`; ``mmap='r'`` maps the arrays read-only."""
-        return _formats.load_container(path, "model", mmap, cls._from_state)
+    def load(cls, path: str, mmap: Optional[str] = None, verify: bool = True) -> "Word2Vec":
+        """Load a model written by :meth:`save`; ``mmap='r'`` maps the arrays read-only, after
+        checking their CRC-32 unless ``verify=False``."""
+        return _formats.load_container(path, "model", mmap, cls._from_state, verify)
 
     _STATE = ("epochs_trained", "train_calls", "loss_history", "running_training_loss", "total_train_time")
 
