@@ -13,7 +13,7 @@ from . import _formats
 from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
 from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, \
-    check_vocabulary_size, described, signature, validate
+    STATE, check_vocabulary_size, described, signature, validate
 from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, check_totals, notify, progress_bar, \
     train_epochs
 from .vocab import Vocabulary, check_corpus_iterable, check_word_freq, scan_corpus, scan_corpus_file
@@ -289,9 +289,10 @@ class Word2Vec:
         # padded storage
         model._use_vocab(vocab, {name: arrays[name] for name in MATRICES})
         for key in cls._STATE:
-            if key in meta:
-                setattr(model, key, meta[key])
-        model.loss_history = list(meta.get("loss_history", []))
+            if key in meta and key != "loss_history":
+                setattr(model, key, STATE[key].check(key, meta[key]))
+        model.loss_history = [STATE["running_training_loss"].check("loss_history", x)
+                              for x in meta.get("loss_history", [])]
         return model
 
 

@@ -135,7 +135,8 @@ MAX_EPOCHS = 1_000_000
 MAX_BATCH_WORDS = 10_000_000   # words per job: the engine's sentence buffer is 4 bytes a word
 MAX_ALPHA = 1.0                # a learning rate above 1 diverges on any corpus
 MAX_NS_EXPONENT = 10.0         # count ** 10 already overflows float64 for counts > 1e30
-#: A worker's scratch buffers may take at most this many bytes (see :func:`scratch_bytes`).
+#: All workers' scratch buffers together may take at most this many bytes (see
+#: :func:`scratch_bytes`).
 MAX_SCRATCH_BYTES = 1 << 30
 #: negative may be at most this many times the vocabulary size (checked at build time):
 #: far beyond it every word is its own noise many times per target and training diverges
@@ -180,6 +181,13 @@ PARAMETERS: Tuple[Param, ...] = (
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}
 
+#: What a saved model records about its training besides the parameters, with its bounds
+#: (a file's values are checked on load; ``loss_history`` holds values of the loss's).
+STATE: Dict[str, Constraint] = {
+    "epochs_trained": Integer(0, INT32_MAX), "train_calls": Integer(0, INT32_MAX),
+    "running_training_loss": Real(0.0, strict=False), "total_train_time": Real(0.0, strict=False),
+}
+
 #: Constructor parameters and their defaults.
 PARAM_DEFAULTS: Dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
@@ -203,10 +211,10 @@ def validate(values: Mapping[str, Any]) -> Dict[str, Any]:
         raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({q['alpha']})")
     if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
         raise ValueError("no objective: set negative > 0, hs=1 or softmax=True")
-    if scratch_bytes(q) > MAX_SCRATCH_BYTES:
-        raise ValueError(f"window={q['window']} with vector_size={q['vector_size']} and negative="
-                         f"{q['negative']} needs {scratch_bytes(q) / 2 ** 20:.0f} MiB of buffers per thread "
-                         f"(at most {MAX_SCRATCH_BYTES >> 20} MiB): lower window or vector_size")
+    if q["workers"] * scratch_bytes(q) > MAX_SCRATCH_BYTES:
+        raise ValueError(f"window={q['window']} with vector_size={q['vector_size']}, negative={q['negative']} and "
+                         f"workers={q['workers']} needs {q['workers'] * scratch_bytes(q) / 2 ** 20:.0f} MiB of "
+                         f"buffers (at most {MAX_SCRATCH_BYTES >> 20} MiB): lower window, vector_size or workers")
     return q
 
 

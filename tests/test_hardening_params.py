@@ -38,7 +38,9 @@ def test_out_of_range_parameters_fail_at_construction(bad):
 
 
 def test_limits_allow_the_largest_documented_values():
-    Word2Vec(seed=2 ** 64 - 1, workers=1024, negative=1000, window=100, alpha=1.0)
+    Word2Vec(seed=2 ** 64 - 1, workers=1024, alpha=1.0)
+    Word2Vec(negative=1000, window=100, workers=1)
+    Word2Vec(window=100_000, workers=1)
 
 
 def test_a_model_file_with_an_absurd_window_fails_to_load(tmp_path):
@@ -127,3 +129,22 @@ def test_cli_refuses_out_of_range_parameters_in_one_line(tmp_path):
 
 def test_parameter_docs_name_the_limits():
     assert BY_NAME["window"].constraint.high == 100_000
+
+
+def test_a_model_file_with_absurd_training_counters_fails_to_load(tmp_path):
+    """Found by the fuzzer: train_calls = 10**20 loaded, then train() raised OverflowError."""
+    import json
+    import zipfile
+    good, bad = tmp_path / "m.cyw2v", tmp_path / "bad.cyw2v"
+    Word2Vec(CORPUS, **small()).save(str(good))
+    for key, value in (("train_calls", 10 ** 20), ("epochs_trained", -1), ("loss_history", ["x"])):
+        with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename == "meta.json":
+                    doc = json.loads(data)
+                    doc["meta"][key] = value
+                    data = json.dumps(doc).encode()
+                zout.writestr(info, data)
+        with pytest.raises(FormatError, match=key):
+            Word2Vec.load(str(bad))
