@@ -192,6 +192,25 @@ STATE: Dict[str, Constraint] = {
 PARAM_DEFAULTS: Dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
+def bounds(constraint: Constraint) -> str:
+    """A constraint's range in words, e.g. ``'1 .. 100000'`` or ``'> 0.0 .. 1.0'``."""
+    if isinstance(constraint, OrNone):
+        return bounds(constraint.inner) + " or None"
+    if isinstance(constraint, Flag):
+        return "0 or 1"
+    if isinstance(constraint, Integer):
+        return f"{constraint.low} .. {constraint.high}"
+    if isinstance(constraint, Real):
+        return f"{'> ' if constraint.strict else ''}{constraint.low:g} .. {constraint.high:g}"
+    return "any"
+
+
+def limits() -> str:
+    """One line per numeric parameter: its name, type and range (the table's, so always current)."""
+    return "\n".join(f"{p.name:<16} {p.constraint.type.__name__:<6} {bounds(p.constraint)}" for p in PARAMETERS
+                     if not isinstance(p.constraint, Flag) and not isinstance(getattr(p.constraint, "inner", None), Flag))
+
+
 def check(name: str, value: Any, as_name: Optional[str] = None) -> Any:
     """``value`` checked against parameter ``name``'s constraint (errors say ``as_name``)."""
     return BY_NAME[name].constraint.check(as_name or name, value)

@@ -307,11 +307,11 @@ class DivergedError(RuntimeError):
 def check_finite(trainer: Trainer, stats: Stats, epoch: int, schedule: Schedule) -> None:
     """Raise :class:`DivergedError` if the epoch's loss or any weight is NaN or infinite.
 
-    One sum per matrix (a single pass, ~1% of an epoch's time at 1M x 100); an infinite sum
-    of finite values means rows beyond 1e34, diverged as well."""
+    One float32 sum per matrix (a single pass: ~40 ms for 1M x 100, far below an epoch's
+    time); an infinite sum of finite values means values beyond ~1e30, diverged as well."""
     bad = [shown for name, shown in (("syn0", "wv.vectors"), ("syn1neg", "syn1neg"), ("syn1", "syn1"),
                                      ("syn1softmax", "syn1softmax"))
-           if not np.isfinite(np.add.reduce(getattr(trainer.weights, name), axis=None, dtype=np.float64))]
+           if not np.isfinite(getattr(trainer.weights, name).sum())]
     if trainer.compute_loss and not np.isfinite(stats.loss):
         bad.append("the loss")
     if not bad:
