@@ -118,14 +118,16 @@ def read_container(path: PathLike, kind: str, mmap: Optional[str],
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such file: {path}")
     size = os.path.getsize(path)
+    raw = open(path, "rb")  # an OSError here is the file's (permissions); below, its contents'
     try:
-        zf = zipfile.ZipFile(path, mode="r")
-    except OSError:
-        raise
+        zf = zipfile.ZipFile(raw, mode="r")
     except Exception as exc:
+        raw.close()
+        if isinstance(exc, MemoryError):
+            raise
         raise FormatError(f"{path}: not a cyw2v file, or truncated/corrupt ({_one_line(exc)}); gensim's pickled "
                           ".model files are not read: export them with save_word2vec_format") from exc
-    with zf, damage_is_format_error(path):
+    with raw, zf, damage_is_format_error(path):
         for info in zf.infolist():
             _check_member_sizes(path, info, size)
         doc = _read_meta(zf, path)

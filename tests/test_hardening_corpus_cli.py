@@ -132,3 +132,46 @@ def test_unexpected_errors_are_one_line(monkeypatch, capsys):
     parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=boom)
     assert main(["demo"]) == 1
     assert capsys.readouterr().err == "cyw2v demo: error: LookupError: a bug\n"
+
+
+BAD_COMMAND_LINES = [
+    ["train", "{missing}", "-o", "{tmp}/v.txt"],
+    ["train", "{corpus}", "-o", "{tmp}/v.txt", "--workers", "100000"],
+    ["train", "{corpus}", "-o", "{tmp}/v.txt", "--dim", "0"],
+    ["train", "{corpus}", "-o", "{tmp}/v.txt", "--alpha", "1e30"],
+    ["train", "{corpus}", "-o", "{tmp}/v.txt", "--alpha", "nan"],
+    ["train", "{corpus}", "-o", "{tmp}/v.txt", "--negative", "-1"],
+    ["train", "{corpus}", "-o", "{tmp}/v.txt", "--min-count", "1000"],
+    ["train", "{corpus}", "-o", "{tmp}/no/such/folder/v.txt"],
+    ["train", "{empty}", "-o", "{tmp}/v.txt"],
+    ["train", "{corpus}"],
+    ["similar", "{corpus}", "a"],
+    ["similar", "{empty}", "a"],
+    ["similar", "{tmp}", "a"],
+    ["analogy", "{vectors}", "a", "b"],
+    ["analogy", "{vectors}", "x", "y", "z"],
+    ["convert", "{vectors}", "{tmp}/o.unknown"],
+    ["convert", "{corpus}", "{tmp}/o.txt", "--from", "binary"],
+    ["convert", "{corpus}", "{tmp}/o.txt", "--from", "native"],
+    ["eval", "{vectors}", "--analogies", "{corpus}"],
+    ["eval", "{vectors}", "--pairs", "{missing}"],
+    ["plot", "{vectors}", "zzz", "-o", "{tmp}/p.png"],
+    ["similar", "{vectors}", "a", "--limit", "-3"],
+    ["nonsense"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_COMMAND_LINES, ids=lambda a: " ".join(a)[:40])
+def test_bad_command_lines_exit_1_or_2_without_a_traceback(tmp_path, capsys, argv):
+    from cyw2v import KeyedVectors
+    import numpy as np
+    corpus, empty, vectors = tmp_path / "c.txt", tmp_path / "e.txt", tmp_path / "v.txt"
+    corpus.write_text("a b c d e f\n" * 10)
+    empty.write_text("")
+    KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32)).save_word2vec_format(str(vectors))
+    args = [a.format(tmp=tmp_path, corpus=corpus, empty=empty, vectors=vectors, missing=tmp_path / "nope")
+            for a in argv]
+    code = main(args + (["-q"] if args[0] == "train" else []))
+    err = capsys.readouterr().err
+    assert code in (1, 2), (code, err)
+    assert "Traceback" not in err and 1 <= len(err.strip().splitlines()) <= 2, err
