@@ -4,8 +4,10 @@ text/binary formats. No class of cyw2v is known here; the classes turn themselve
 
 Native format (``Word2Vec.save``, ``KeyedVectors.save``): one uncompressed zip file holding
 ``meta.json`` (format marker and version, kind, metadata) and one ``NAME.npy`` per array,
-each array's data aligned to 64 bytes so ``mmap='r'`` can map it in place. Arrays are read
-with ``allow_pickle=False`` and object dtypes are refused, so loading never executes code.
+each array's data aligned to 64 bytes so ``mmap='r'`` can map it in place. Only plain
+numeric dtypes are read (no object, string or structured ones), so loading never executes
+code; every size a file declares is checked against the file before anything is allocated,
+and every member's CRC-32 is checked (for a mapped one, unless ``verify=False``).
 ``np.load(path, allow_pickle=False)`` also opens the file. Saves are atomic: a temporary file in the same
 folder is written, fsynced and renamed over the target.
 
@@ -84,12 +86,13 @@ def load_container(path: PathLike, kind: str, mmap: Optional[str],
     """``build(meta, arrays)`` of a native file holding ``kind`` (see :func:`read_container`);
     any error of ``build`` but MemoryError becomes a :class:`FormatError`."""
     meta, arrays = read_container(path, kind, mmap, verify)
-    with damage_is_format_error(path, "inconsistent contents"):
+    with _damage_is_format_error(path, "inconsistent contents"):
         return build(meta, arrays)
 
 
 @contextlib.contextmanager
-def damage_is_format_error(path: PathLike, what: str = "damaged or not in the expected format") -> Iterator[None]:
+def _damage_is_format_error(path: PathLike,
+                            what: str = "damaged or not in the expected format") -> Iterator[None]:
     """Re-raise any error of the block as a :class:`FormatError` naming ``path`` (chained);
     a FormatError passes unchanged, and a MemoryError too (no check may let one happen)."""
     try:
@@ -127,7 +130,7 @@ def read_container(path: PathLike, kind: str, mmap: Optional[str],
             raise
         raise FormatError(f"{path}: not a cyw2v file, or truncated/corrupt ({_one_line(exc)}); gensim's pickled "
                           ".model files are not read: export them with save_word2vec_format") from exc
-    with raw, zf, damage_is_format_error(path):
+    with raw, zf, _damage_is_format_error(path):
         for info in zf.infolist():
             _check_member_sizes(path, info, size)
         doc = _read_meta(zf, path)
@@ -375,7 +378,7 @@ def read_word2vec(path: PathLike, binary: bool = False, limit: Optional[int] = N
     # the bytes a plain file really holds bound what a binary reader allocates for what its
     # header declares; a compressed one is allocated as it arrives (text always is)
     available = None if path.endswith((".gz", ".bz2")) else os.path.getsize(path)
-    with open_read(path) as fh:
+    with open_read(path) as fh, _damage_is_format_error(path, "damaged or not a word2vec file"):
         try:
             if binary:
                 words, vectors = _read_binary(fh, path, limit, unicode_errors, available)
@@ -383,11 +386,6 @@ def read_word2vec(path: PathLike, binary: bool = False, limit: Optional[int] = N
                 words, vectors = _read_text(fh, path, limit, unicode_errors, no_header)
         except (OSError, EOFError, zlib.error) as exc:  # damaged .gz/.bz2 streams
             raise FormatError(f"{path}: cannot decompress or read ({exc})") from exc
-        except MemoryError:
-            raise
-        except Exception as exc:  # e.g. lzma/bz2 stream errors, anything a damaged stream raises
-            raise FormatError(f"{path}: damaged or not a word2vec file ({type(exc).__name__}: "
-                              f"{_one_line(exc)})") from exc
     words, vectors = _drop_repeats(path, words, vectors)
     return words, vectors.astype(datatype, copy=False)
 

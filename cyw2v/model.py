@@ -12,8 +12,8 @@ import numpy as np
 from . import _formats
 from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
-from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, \
-    STATE, check_vocabulary_size, described, signature, validate
+from .params import BY_NAME, PARAM_DEFAULTS, STATE, batches_windows, bind, centres_per_block, check, \
+    check_vocabulary_size, described, signature, validate
 from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, check_totals, notify, progress_bar, \
     train_epochs
 from .vocab import Vocabulary, check_corpus_iterable, check_word_freq, scan_corpus, scan_corpus_file
@@ -264,7 +264,7 @@ class Word2Vec:
         checking their CRC-32 unless ``verify=False``."""
         return _formats.load_container(path, "model", mmap, cls._from_state, verify)
 
-    _STATE = ("epochs_trained", "train_calls", "loss_history", "running_training_loss", "total_train_time")
+    _STATE = (*STATE, "loss_history")  # the training record saved besides the parameters
 
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing everything needed to resume."""
@@ -288,8 +288,8 @@ class Word2Vec:
         # published as loaded (possibly memory-mapped read-only); train() copies them into
         # padded storage
         model._use_vocab(vocab, {name: arrays[name] for name in MATRICES})
-        for key in cls._STATE:
-            if key in meta and key != "loss_history":
+        for key in STATE:
+            if key in meta:
                 setattr(model, key, STATE[key].check(key, meta[key]))
         model.loss_history = [STATE["running_training_loss"].check("loss_history", x)
                               for x in meta.get("loss_history", [])]
