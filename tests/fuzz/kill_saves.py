@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -87,8 +88,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     summary = kill_campaign(args.kills, args.seed)
+    failed = bool(summary["lost"] or summary["stale_after_next_save"])
+    if not failed:  # the folder is kept only to look into a failure
+        shutil.rmtree(summary.pop("folder"), ignore_errors=True)
     print(json.dumps(summary, indent=1))
-    return 1 if summary["lost"] or summary["stale_after_next_save"] else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
