@@ -30,7 +30,8 @@ def _models():
 
 
 def kill_campaign(kills: int, seed: int = 0, folder: str = None) -> dict:
-    """Kill ``kills`` saving children; returns counts of lost files and stale temp files."""
+    """Kill ``kills`` saving children; returns how many kills lost the file, and how many of
+    the checks made after every 10th kill's next save found temporary files left over."""
     from cyw2v import KeyedVectors, Word2Vec
     from cyw2v.io import FormatError
     r = random.Random(seed)
@@ -41,6 +42,11 @@ def kill_campaign(kills: int, seed: int = 0, folder: str = None) -> dict:
     model.save(targets["model"])
     kv.save(targets["kv"])
     kv.save_word2vec_format(targets["text"])
+    names = {os.path.basename(t) for t in targets.values()}
+
+    def temp_files() -> int:  # anything in the folder but the targets is a leftover
+        return len(set(os.listdir(folder)) - names)
+
     t0 = time.perf_counter()
     save_s = time.perf_counter()
     model.save(targets["model"])
@@ -48,7 +54,7 @@ def kill_campaign(kills: int, seed: int = 0, folder: str = None) -> dict:
     lost = stale_after_next_save = temps_seen = 0
     for k in range(kills):
         which = r.choice(sorted(targets))
-        before = sum(".cyw2v-tmp-" in n for n in os.listdir(folder))
+        before = temp_files()
         pid = os.fork()
         if pid == 0:  # child: save forever, until killed
             try:
@@ -64,7 +70,7 @@ def kill_campaign(kills: int, seed: int = 0, folder: str = None) -> dict:
         time.sleep(r.uniform(0.0, 3 * save_s))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        temps_seen += sum(".cyw2v-tmp-" in n for n in os.listdir(folder)) > before  # this kill left one
+        temps_seen += temp_files() > before  # this kill left one
         try:
             if which == "model":
                 Word2Vec.load(targets["model"], mmap="r")
@@ -76,8 +82,9 @@ def kill_campaign(kills: int, seed: int = 0, folder: str = None) -> dict:
             lost += 1
         if k % 10 == 9 or k == kills - 1:  # the next save in the folder cleans up
             kv.save(targets["kv"])
-            stale_after_next_save += sum(".cyw2v-tmp-" in n for n in os.listdir(folder))
+            stale_after_next_save += temp_files() > 0  # a check that found leftovers
     return {"kills": kills, "lost": lost, "stale_after_next_save": stale_after_next_save,
+            "checks_of_stale_files": -(-kills // 10), "temp_files_at_end": temp_files(),
             "kills_that_left_a_temp_file": temps_seen, "seconds": round(time.perf_counter() - t0, 1),
             "one_save_s": round(save_s, 4), "folder": folder}
 
