@@ -207,8 +207,10 @@ def bounds(constraint: Constraint) -> str:
 
 def limits() -> str:
     """One line per numeric parameter: its name, type and range (the table's, so always current)."""
-    return "\n".join(f"{p.name:<16} {p.constraint.type.__name__:<6} {bounds(p.constraint)}" for p in PARAMETERS
-                     if not isinstance(p.constraint, Flag) and not isinstance(getattr(p.constraint, "inner", None), Flag))
+    def flag(c: Constraint) -> bool:
+        return isinstance(c, Flag) or (isinstance(c, OrNone) and flag(c.inner))
+    return "\n".join(f"{p.name:<16} {p.constraint.type.__name__:<6} {bounds(p.constraint)}"
+                     for p in PARAMETERS if not flag(p.constraint))
 
 
 def check(name: str, value: Any, as_name: Optional[str] = None) -> Any:

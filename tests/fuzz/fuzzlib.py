@@ -269,7 +269,8 @@ def _corpus(r: random.Random, seed: bytes) -> bytes:
     if op == 0:
         return bytes(r.randrange(256) for _ in range(r.randrange(0, 3000)))
     if op == 1:
-        return seed.replace(b" ", r.choice([b"\0", b"\x1c", b"\r", b"\t", b"\xa0", b"\xc2\xa0", b" \0 "]), r.randrange(1, 50))
+        odd = r.choice([b"\0", b"\x1c", b"\r", b"\t", b"\xa0", b"\xc2\xa0", b" \0 "])
+        return seed.replace(b" ", odd, r.randrange(1, 50))
     if op == 2:
         return seed[:r.randrange(len(seed))] + b"x" * r.choice([10, 5000, 2 ** 20 + 3]) + seed[:200]
     if op == 3:

@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-import fuzzlib
-import kill_saves
+pytest.importorskip("resource")  # POSIX: the children run under RLIMIT_AS
+import fuzzlib  # noqa: E402
+import kill_saves  # noqa: E402
 
 
 def test_seeded_fuzz_pass_finds_no_crash_hang_memory_error_or_silent_damage():
