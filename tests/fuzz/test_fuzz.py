@@ -23,9 +23,9 @@ def test_kill_9_during_saves_loses_nothing_and_leaves_no_temp_files(tmp_path):
     assert summary["lost"] == 0 and summary["stale_after_next_save"] == 0, summary
 
 
-def test_mutators_are_seeded():
+def test_mutators_are_seeded(tmp_path):
     import random
-    seeds = fuzzlib.make_seeds(str(__import__("tempfile").mkdtemp()))
+    seeds = fuzzlib.make_seeds(str(tmp_path))
     a = [fuzzlib.make_case(random.Random(5), seeds, {})[2] for _ in range(3)]
     b = [fuzzlib.make_case(random.Random(5), seeds, {})[2] for _ in range(3)]
     assert a == b
