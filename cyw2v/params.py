@@ -242,10 +242,13 @@ def validate(values: Mapping[str, Any]) -> Dict[str, Any]:
 def scratch_bytes(p: Mapping[str, Any]) -> int:
     """Bytes of one worker's scratch buffers (an upper bound of the engine's, softmax's
     V-sized one aside): (2 window + combine) positions x (hidden and gradient rows, logits
-    and weights of every target, drawn negatives) of 4 bytes."""
+    and weights of every target, drawn negatives) of 4 bytes, plus the private copies of
+    the hot output rows (a copy and a snapshot per row, see HOT_ROWS)."""
     combine = p["combine_windows"] or AUTO_COMBINE
     targets = combine * (p["negative"] + _core.MAX_CODE_LENGTH)
-    return (2 * p["window"] + combine) * (2 * p["vector_size"] + 2 * targets + p["negative"]) * 4
+    window = (2 * p["window"] + combine) * (2 * p["vector_size"] + 2 * targets + p["negative"]) * 4
+    hot = HOT_ROWS * p["vector_size"] * 8 * (1 + (p["negative"] > 0)) if p["workers"] > 1 and p["hs"] else 0
+    return window + hot
 
 
 def check_vocabulary_size(p: Mapping[str, Any], vocabulary_size: int) -> None:

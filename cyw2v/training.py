@@ -321,6 +321,8 @@ def check_finite(trainer: Trainer, stats: Stats, epoch: int, schedule: Schedule)
         cause = f"the learning rate alpha={schedule.start:g} is too large (the default is 0.025)"
     elif p["negative"] > V:
         cause = f"negative={p['negative']} is larger than the vocabulary ({V} words)"
+    elif p["window"] > 100:
+        cause = f"window={p['window']} is very large (a batched window sums up to 2 x window rows' steps)"
     else:
         cause = f"alpha={schedule.start:g} or negative={p['negative']} is too large for this corpus"
     raise DivergedError(f"training diverged in epoch {epoch}: NaN or infinite values in "

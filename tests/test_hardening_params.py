@@ -148,3 +148,15 @@ def test_a_model_file_with_absurd_training_counters_fails_to_load(tmp_path):
                 zout.writestr(info, data)
         with pytest.raises(FormatError, match=key):
             Word2Vec.load(str(bad))
+
+
+def test_a_huge_window_that_diverges_is_named():
+    corpus = [[f"w{i % 50}" for i in range(3000)]] * 3
+    with pytest.raises(DivergedError, match="window=100000"):
+        Word2Vec(corpus, **small(vector_size=16, window=100_000, sg=1))
+
+
+def test_hot_row_copies_count_in_the_buffer_limit():
+    Word2Vec(vector_size=65536, hs=1, workers=1)
+    with pytest.raises(ValueError, match="MiB of buffers"):
+        Word2Vec(vector_size=65536, hs=1, workers=2)
