@@ -382,8 +382,8 @@ def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, 
 
     for sentence in corpus:
         check_sentence(sentence)
-        if not hasattr(sentence, "__len__"):
-            sentence = list(sentence)
+        if type(sentence) is not list and type(sentence) is not tuple:
+            sentence = list(sentence)  # a plain copy: a subclass's len() may lie about what it yields
         n = len(sentence)
         start = 0
         while n - start > cap - batch_raw:

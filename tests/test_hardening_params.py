@@ -160,3 +160,19 @@ def test_hot_row_copies_count_in_the_buffer_limit():
     Word2Vec(vector_size=65536, hs=1, workers=1)
     with pytest.raises(ValueError, match="MiB of buffers"):
         Word2Vec(vector_size=65536, hs=1, workers=2)
+
+
+def test_a_sentence_whose_len_lies_is_copied_before_encoding():
+    """Python-side defence for issue 17 item 2 (the engine's own fix is on the core branch):
+    jobs() sizes batches from a plain list of what the sentence yields. In a subprocess:
+    without the copy the engine's encoder corrupts the heap."""
+    import subprocess
+    import sys
+    code = ("from cyw2v import Word2Vec\nfrom cyw2v.training import jobs\n"
+            "class Liar(list):\n    def __len__(self):\n        return 1\n"
+            "m = Word2Vec([['a', 'b', 'c']] * 10, vector_size=8, min_count=1, workers=1, epochs=1)\n"
+            "js = jobs([Liar(['a', 'b', 'c'] * 100)], m.vocab, 50, lambda f: 0.025, 1, 1, None)\n"
+            "print(sum(len(j[0]) for j in js))\n"
+            "m.train([Liar(['a', 'b', 'c'] * 1000)] * 10, total_examples=10, epochs=1)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["300"], r.stderr[-2000:]
