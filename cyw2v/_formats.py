@@ -4,8 +4,10 @@ text/binary formats. No class of cyw2v is known here; the classes turn themselve
 
 Native format (``Word2Vec.save``, ``KeyedVectors.save``): one uncompressed zip file holding
 ``meta.json`` (format marker and version, kind, metadata) and one ``NAME.npy`` per array,
-each array's data aligned to 64 bytes so ``mmap='r'`` can map it in place. Arrays are read
-with ``allow_pickle=False`` and object dtypes are refused, so loading never executes code.
+each array's data aligned to 64 bytes so ``mmap='r'`` can map it in place. Only plain
+numeric dtypes are read (no object, string or structured ones), so loading never executes
+code; every size a file declares is checked against the file before anything is allocated,
+and every member's CRC-32 is checked (for a mapped one, unless ``verify=False``).
 ``np.load(path, allow_pickle=False)`` also opens the file. Saves are atomic: a temporary file in the same
 folder is written, fsynced and renamed over the target.
 
@@ -15,17 +17,21 @@ little-endian float32 (binary; an optional ``b"\\n"`` follows each vector) or
 """
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import logging
+import math
+import mmap as mmap_module
 import os
 import struct
 import zipfile
 import zlib
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
-from ._files import PathLike, atomic_write, open_read
+from ._files import FormatError, PathLike, atomic_write, open_read
 from ._version import __version__
 
 logger = logging.getLogger(__name__)
@@ -38,15 +44,23 @@ _ALIGN = 64
 _PAD_EXTRA_ID = 0xCA1F  # zip "extra field" id of our alignment padding (ignored by readers)
 _CHUNK = 1 << 22
 _MAX_WORD_BYTES = 1 << 16
+#: Largest vector dimension a word2vec file may declare (its lines are read in pieces of
+#: at most ~64 bytes a value, so this also bounds one line's buffer).
+MAX_DIMENSION = 1 << 20
+_MAX_VALUE_BYTES = 64   # a float32 printed with 9 digits takes <= 16; allow padding
+#: A compressed zip member may declare at most this many times its compressed size (cyw2v
+#: writes only stored members; deflated float arrays shrink ~1.1x, JSON ~5x): beyond it, a
+#: small file would ask for gigabytes (a zip bomb).
+MAX_INFLATION = 200
+#: Largest meta.json accepted (it holds the vocabulary: ~20 MB for 1M words).
+MAX_META_BYTES = 1 << 30
+#: Numeric dtype kinds an array may have (bool, signed, unsigned, float).
+_NUMERIC_KINDS = "biuf"
 
 T = TypeVar("T")
 
 
-class FormatError(ValueError):
-    """A file is not in the expected format, or is damaged; the message names the file and,
-    where known, the line or byte offset."""
-
-
+# FormatError itself is defined in _files (the one error of every reader), re-exported here.
 class TruncatedError(FormatError, EOFError):
     """The file ends before the data its header declares (also an EOFError, as gensim raises)."""
 
@@ -88,31 +102,57 @@ def write_container(path: PathLike, kind: str, class_name: str, meta: Dict[str, 
 
 
 def load_container(path: PathLike, kind: str, mmap: Optional[str],
-                   build: Callable[[Dict[str, Any], Dict[str, np.ndarray]], T]) -> T:
+                   build: Callable[[Dict[str, Any], Dict[str, np.ndarray]], T], verify: bool = True) -> T:
     """``build(meta, arrays)`` of a native file holding ``kind`` (see :func:`read_container`);
-    a KeyError, ValueError or TypeError from ``build`` becomes a :class:`FormatError`."""
-    meta, arrays = read_container(path, kind, mmap)
-    try:
+    any error of ``build`` but MemoryError becomes a :class:`FormatError`."""
+    meta, arrays = read_container(path, kind, mmap, verify)
+    with _damage_is_format_error(path, "inconsistent contents"):
         return build(meta, arrays)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise FormatError(f"{path}: inconsistent contents: {exc}") from exc
 
 
-def read_container(path: PathLike, kind: str, mmap: Optional[str]) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+@contextlib.contextmanager
+def _damage_is_format_error(path: PathLike,
+                            what: str = "damaged or not in the expected format") -> Iterator[None]:
+    """Re-raise any error of the block as a :class:`FormatError` naming ``path`` (chained);
+    a FormatError passes unchanged, and a MemoryError too (no check may let one happen)."""
+    try:
+        yield
+    except (FormatError, MemoryError):
+        raise
+    except Exception as exc:
+        raise FormatError(f"{os.fspath(path)}: {what} ({type(exc).__name__}: {_one_line(exc)})") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def read_container(path: PathLike, kind: str, mmap: Optional[str],
+                   verify: bool = True) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """(meta, arrays) of a native file holding ``kind``; ``mmap='r'`` maps the arrays read-only
-    (``'c'``: copy-on-write). Raises :class:`FormatError` for a damaged or foreign file."""
+    (``'c'``: copy-on-write), ``verify`` then checks each mapped member's CRC-32 (one read of
+    the mapped pages, which stay shared; unmapped arrays are always checked). Every
+    member's declared size is checked against the file before anything is allocated.
+    Raises :class:`FormatError` for a damaged or foreign file."""
     path = os.fspath(path)
     if mmap not in (None, "r", "c"):
         raise ValueError(f"mmap must be None, 'r' or 'c', got {mmap!r} "
                          "('r+' would write into the file behind its checksums)")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such file: {path}")
+    size = os.path.getsize(path)
+    raw = open(path, "rb")  # an OSError here is the file's (permissions); below, its contents'
     try:
-        zf = zipfile.ZipFile(path, mode="r")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise FormatError(f"{path}: not a cyw2v file, or truncated/corrupt ({exc}); gensim's pickled "
+        zf = zipfile.ZipFile(raw, mode="r")
+    except Exception as exc:
+        raw.close()
+        if isinstance(exc, MemoryError):
+            raise
+        raise FormatError(f"{path}: not a cyw2v file, or truncated/corrupt ({_one_line(exc)}); gensim's pickled "
                           ".model files are not read: export them with save_word2vec_format") from exc
-    with zf:
+    with raw, zf, _damage_is_format_error(path):
+        for info in zf.infolist():
+            _check_member_sizes(path, info, size)
         doc = _read_meta(zf, path)
         found = doc.get("kind")
         if found != kind:
@@ -124,9 +164,22 @@ def read_container(path: PathLike, kind: str, mmap: Optional[str]) -> Tuple[Dict
             raise FormatError(f"{path}: {_META_NAME} lacks 'arrays' or 'meta'")
         arrays = {}
         for name, spec in table.items():
-            arrays[name] = _read_member_array(zf, path, name, spec, mmap)
+            arrays[name] = _read_member_array(zf, path, name, spec, mmap, verify)
     return doc["meta"], arrays
 
+
+def _check_member_sizes(path: str, info: zipfile.ZipInfo, file_size: int) -> None:
+    """A member's declared sizes must fit in the file and not inflate beyond MAX_INFLATION."""
+    if info.header_offset + info.compress_size > file_size:
+        raise FormatError(f"{path}: member {info.filename} declares {info.compress_size} bytes at byte offset "
+                          f"{info.header_offset}, past the end of the {file_size}-byte file (truncated?)")
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if stored and info.file_size != info.compress_size:
+        raise FormatError(f"{path}: stored member {info.filename} declares {info.file_size} bytes but holds "
+                          f"{info.compress_size}")
+    if not stored and info.file_size > MAX_INFLATION * max(info.compress_size, 1):
+        raise FormatError(f"{path}: member {info.filename} would inflate {info.compress_size} bytes to "
+                          f"{info.file_size} (more than {MAX_INFLATION}x): refused as a zip bomb")
 
 def _zipinfo(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: reproducible files
@@ -149,14 +202,18 @@ def _write_member_array(zf: zipfile.ZipFile, fh: IO[bytes], name: str, arr: np.n
 
 def _read_meta(zf: zipfile.ZipFile, path: str) -> Dict[str, Any]:
     try:
-        raw = zf.read(_META_NAME)
+        info = zf.getinfo(_META_NAME)
     except KeyError:
         raise FormatError(f"{path}: no {_META_NAME}: a zip file, but not a cyw2v file") from None
+    if info.file_size > MAX_META_BYTES:
+        raise FormatError(f"{path}: {_META_NAME} declares {info.file_size} bytes (at most {MAX_META_BYTES})")
+    try:
+        raw = zf.read(info)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise FormatError(f"{path}: corrupt {_META_NAME} ({exc})") from exc
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise FormatError(f"{path}: {_META_NAME} is not valid JSON ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_MARKER:
         raise FormatError(f"{path}: not a cyw2v file (no '{FORMAT_MARKER}' format marker)")
@@ -169,7 +226,8 @@ def _read_meta(zf: zipfile.ZipFile, path: str) -> Dict[str, Any]:
     return doc
 
 
-def _read_member_array(zf: zipfile.ZipFile, path: str, name: str, spec: Any, mmap: Optional[str]) -> np.ndarray:
+def _read_member_array(zf: zipfile.ZipFile, path: str, name: str, spec: Any, mmap: Optional[str],
+                       verify: bool) -> np.ndarray:
     member = name + ".npy"
     try:
         info = zf.getinfo(member)
@@ -177,23 +235,63 @@ def _read_member_array(zf: zipfile.ZipFile, path: str, name: str, spec: Any, mma
         raise FormatError(f"{path}: array {member} listed in {_META_NAME} is missing") from None
     try:
         if mmap is not None and info.compress_type == zipfile.ZIP_STORED:
-            arr = _map_member(zf, path, info, mmap)
+            arr = _map_member(path, info, mmap, verify)
         else:
             with zf.open(info) as fh:
-                arr = np.lib.format.read_array(fh, allow_pickle=False)
+                arr = _read_npy(fh, path, info)
     except FormatError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         # read_array refuses object arrays with ValueError; a bad CRC is BadZipFile
         raise FormatError(f"{path}: array {member} is unreadable or corrupt ({exc})") from exc
-    if isinstance(spec, dict) and (list(arr.shape) != spec.get("shape") or arr.dtype.str != spec.get("dtype")):
+    if not isinstance(spec, dict) or list(arr.shape) != spec.get("shape") or arr.dtype.str != spec.get("dtype"):
+        got = spec if not isinstance(spec, dict) else f"{spec.get('dtype')} {spec.get('shape')}"
         raise FormatError(f"{path}: array {member} is {arr.dtype.str} {list(arr.shape)} but "
-                          f"{_META_NAME} says {spec.get('dtype')} {spec.get('shape')}")
+                          f"{_META_NAME} says {got}")
     return arr
 
 
-def _map_member(zf: zipfile.ZipFile, path: str, info: zipfile.ZipInfo, mode: str) -> np.ndarray:
-    """Memory-map a stored .npy member in place (its CRC is not checked)."""
+def _read_npy_header(fh: IO[bytes], path: str, info: zipfile.ZipInfo,
+                     base: int = 0) -> Tuple[tuple, bool, np.dtype, int]:
+    """(shape, fortran_order, dtype, header bytes) of a .npy member, checked: a plain numeric
+    dtype, and exactly the member's size of data (a lying shape allocates nothing). ``base``:
+    the position of the member's first byte in ``fh``."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+    else:
+        raise FormatError(f"{path}: {info.filename}: unsupported .npy version {version}")
+    header = fh.tell() - base
+    if dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
+        raise FormatError(f"{path}: {info.filename} has dtype {dtype}; only plain numeric arrays are read")
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: a lying shape cannot overflow
+    if header + nbytes != info.file_size:
+        raise FormatError(f"{path}: {info.filename}'s header says {list(shape)} x {dtype.itemsize} bytes = "
+                          f"{nbytes} bytes of data, but the member holds {info.file_size - header}")
+    return shape, fortran, dtype, header
+
+
+def _read_npy(fh: IO[bytes], path: str, info: zipfile.ZipInfo) -> np.ndarray:
+    """A .npy member read into an array allocated from its checked header (zipfile checks
+    the CRC-32 when the last byte is read)."""
+    shape, fortran, dtype, _ = _read_npy_header(fh, path, info)
+    arr = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+    target = memoryview(arr.reshape(-1, order="A").view(np.uint8)) if arr.size else memoryview(b"")
+    done = 0
+    while done < len(target):
+        got = fh.readinto(target[done:])  # type: ignore[attr-defined]
+        if not got:
+            raise FormatError(f"{path}: {info.filename} ends after {done} of its {len(target)} data bytes")
+        done += got
+    if fh.read(1):
+        raise FormatError(f"{path}: {info.filename} holds data after its array")
+    return arr
+
+
+def _map_member(path: str, info: zipfile.ZipInfo, mode: str, verify: bool) -> np.ndarray:
+    """Memory-map a stored .npy member in place; ``verify`` checks its CRC-32 first."""
     with open(path, "rb") as fh:
         fh.seek(info.header_offset)
         local = fh.read(30)
@@ -201,24 +299,35 @@ def _map_member(zf: zipfile.ZipFile, path: str, info: zipfile.ZipInfo, mode: str
             raise FormatError(f"{path}: bad zip local header at byte offset {info.header_offset}")
         name_len, extra_len = struct.unpack("<HH", local[26:30])
         start = info.header_offset + 30 + name_len + extra_len
+        if fh.read(name_len) != info.filename.encode("utf-8"):
+            raise FormatError(f"{path}: zip local header of {info.filename} names another member")
+        if start + info.file_size > os.fstat(fh.fileno()).st_size:
+            raise FormatError(f"{path}: {info.filename} runs past the end of the file (truncated?)")
+        if verify:
+            _check_crc(path, fh, info, start)
         fh.seek(start)
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise FormatError(f"{path}: {info.filename}: unsupported .npy version {version}")
-        data_offset = fh.tell()
-    if dtype.hasobject:
-        raise FormatError(f"{path}: {info.filename} has an object dtype; refused (it would need pickle)")
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if data_offset - start + nbytes > info.file_size:
-        raise FormatError(f"{path}: {info.filename} is shorter than its header says (truncated?)")
-    if nbytes == 0:  # mmap cannot map zero bytes
+        shape, fortran, dtype, header = _read_npy_header(fh, path, info, start)
+    if math.prod(shape) == 0:  # mmap cannot map zero bytes
         return np.zeros(shape, dtype=dtype, order="F" if fortran else "C")
-    return np.memmap(path, dtype=dtype, mode=mode, offset=data_offset, shape=shape,
+    return np.memmap(path, dtype=dtype, mode=mode, offset=start + header, shape=shape,
                      order="F" if fortran else "C")
+
+
+def _check_crc(path: str, fh: IO[bytes], info: zipfile.ZipInfo, start: int) -> None:
+    """Compare a stored member's CRC-32 with the central directory's, reading the file
+    through a shared read-only map in 4 MiB steps (no copy on the heap)."""
+    crc = 0
+    if info.file_size:
+        with mmap_module.mmap(fh.fileno(), 0, access=mmap_module.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                for s in range(start, start + info.file_size, _CHUNK):
+                    crc = zlib.crc32(view[s:min(s + _CHUNK, start + info.file_size)], crc)
+            finally:
+                view.release()
+    if crc != info.CRC:
+        raise FormatError(f"{path}: {info.filename} fails its CRC-32 check (damaged; "
+                          "load with verify=False to map it unchecked)")
 
 
 # ----------------------------------------------------------------------------- word2vec.c format
@@ -255,11 +364,16 @@ def write_word2vec(path: PathLike, keys: Sequence[str], vectors: np.ndarray, bin
 
 
 def _encode_key(key: str) -> bytes:
-    word = key.encode("utf-8", "surrogateescape")
-    if not word or any(c in word for c in (b" ", b"\n", b"\r", b"\t", b"\0")):
+    if not storable_key(key):
         raise ValueError(f"key {key!r} cannot be stored in word2vec format "
                          "(empty, or contains whitespace or NUL)")
-    return word
+    return key.encode("utf-8", "surrogateescape")
+
+
+def storable_key(key: str) -> bool:
+    """Whether word2vec.c's formats can hold ``key`` (not empty, no whitespace or NUL)."""
+    word = key.encode("utf-8", "surrogateescape")
+    return bool(word) and not any(c in word for c in (b" ", b"\n", b"\r", b"\t", b"\0"))
 
 
 def read_word2vec(path: PathLike, binary: bool = False, limit: Optional[int] = None,
@@ -278,10 +392,16 @@ def read_word2vec(path: PathLike, binary: bool = False, limit: Optional[int] = N
         raise ValueError(f"limit must be a non-negative integer or None, got {limit!r}")
     if no_header and binary:
         raise ValueError("no_header=True works only for text files: a binary file needs its header's dimension")
-    with open_read(path) as fh:
+    if np.dtype(datatype).kind != "f":
+        raise TypeError(f"datatype must be a float type, got {np.dtype(datatype)}")
+    codecs.lookup_error(unicode_errors)  # LookupError for an unknown handler, before reading
+    # the bytes a plain file really holds bound what a binary reader allocates for what its
+    # header declares; a compressed one is allocated as it arrives (text always is)
+    available = None if path.endswith((".gz", ".bz2")) else os.path.getsize(path)
+    with open_read(path) as fh, _damage_is_format_error(path, "damaged or not a word2vec file"):
         try:
             if binary:
-                words, vectors = _read_binary(fh, path, limit, unicode_errors)
+                words, vectors = _read_binary(fh, path, limit, unicode_errors, available)
             else:
                 words, vectors = _read_text(fh, path, limit, unicode_errors, no_header)
         except FormatError:
@@ -312,12 +432,21 @@ def _parse_header(line: bytes, path: str) -> Tuple[int, int]:
     except ValueError:
         raise FormatError(f"{path}, line 1: expected a header 'VOCAB_SIZE DIMENSION', got "
                           f"{line[:60]!r} (for a text file without header pass no_header=True)") from None
-    if n < 0 or d < 1:
-        raise FormatError(f"{path}, line 1: invalid header {n} x {d}")
+    if n < 0 or d < 1 or d > MAX_DIMENSION:
+        raise FormatError(f"{path}, line 1: invalid header {n} x {d}" +
+                          (f" (dimension at most {MAX_DIMENSION})" if d > MAX_DIMENSION else ""))
     return n, d
 
 
-def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str) -> Tuple[List[str], np.ndarray]:
+def _rows_to_allocate(want: int, bytes_each: int, available: Optional[int]) -> int:
+    """Rows to allocate at first for ``want`` vectors of at least ``bytes_each`` bytes: no
+    more than the ``available`` bytes of a plain file can hold (a header may lie), and for a
+    compressed stream (None) about one read's worth; more are allocated as rows arrive."""
+    return min(want, max(1, (_CHUNK if available is None else available) // bytes_each))
+
+
+def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
+                 available: Optional[int]) -> Tuple[List[str], np.ndarray]:
     header = fh.readline(1024)
     if not header.endswith(b"\n"):
         raise FormatError(f"{path}: empty or truncated before the end of the header line" if len(header) < 1024
@@ -325,8 +454,9 @@ def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str) ->
     n, d = _parse_header(header, path)
     want = n if limit is None else min(n, limit)
     width = 4 * d
-    out = np.empty((want, d), dtype="<f4")
-    out_bytes = memoryview(out.reshape(-1).view(np.uint8)) if want else memoryview(b"")
+    rows = _rows_to_allocate(want, width + 2, None if available is None else available - len(header))
+    out = np.empty((rows, d), dtype="<f4")
+    out_bytes = memoryview(out.reshape(-1).view(np.uint8)) if rows else memoryview(b"")
     words: List[str] = []
     buf = b""
     view = memoryview(buf)
@@ -363,6 +493,9 @@ def _read_binary(fh: IO[bytes], path: str, limit: Optional[int], errors: str) ->
             raise DecodeError(f"{path}: invalid UTF-8 in word {i} at byte offset {base + pos + exc.start} "
                               f"({exc.reason}); pass unicode_errors='replace' or 'ignore' to accept it, "
                               "or the header's dimension may be wrong", exc) from None
+        if i == len(out):
+            out = np.concatenate([out, np.empty((min(want, 2 * len(out)) - len(out), d), dtype="<f4")])
+            out_bytes = memoryview(out.reshape(-1).view(np.uint8))
         out_bytes[i * width:(i + 1) * width] = view[sp + 1:end]
         pos = end + 1 if buf[end:end + 1] == b"\n" else end
         i += 1
@@ -387,7 +520,7 @@ def _read_text(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
     if no_header:
         n, d = -1, None
     else:
-        header = fh.readline()
+        header = fh.readline(1024)
         line_no = 1
         if not header.strip():
             raise FormatError(f"{path}: empty file (no header line)")
@@ -399,7 +532,7 @@ def _read_text(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
     flat: List[bytes] = []
     block_start = line_no + 1
     block_rows = 0
-    for line in fh:
+    for line in _bounded_lines(fh, path, line_no, _MAX_WORD_BYTES + _MAX_VALUE_BYTES * (d or MAX_DIMENSION)):
         line_no += 1
         if want >= 0 and len(words) >= want:
             if partial:
@@ -440,6 +573,20 @@ def _read_text(fh: IO[bytes], path: str, limit: Optional[int], errors: str,
         raise FormatError(f"{path}: no vectors found")
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, d), np.float32)
     return words, vectors
+
+
+def _bounded_lines(fh: IO[bytes], path: str, line_no: int, longest: int) -> Iterator[bytes]:
+    """The lines of ``fh``, each read with a bound: a line of more than ``longest`` bytes
+    (e.g. one 2 GiB line in a small .gz) is a FormatError, never a 2 GiB buffer."""
+    while True:
+        line = fh.readline(longest + 1)
+        if not line:
+            return
+        line_no += 1
+        if len(line) > longest:
+            raise FormatError(f"{path}, line {line_no}: longer than {longest} bytes: not a word2vec text file, "
+                              "or the header's dimension is wrong")
+        yield line
 
 
 def _parse_floats(flat: List[bytes], d: int, path: str, first_line: int) -> np.ndarray:

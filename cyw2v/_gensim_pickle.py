@@ -22,7 +22,6 @@ plain data (:class:`GensimVectors`, :class:`GensimModel`) and knows no class of 
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import re
 from dataclasses import dataclass, field

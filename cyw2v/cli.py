@@ -16,6 +16,7 @@ import inspect
 import logging
 import os
 import re
+import stat
 import sys
 import time
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
@@ -24,6 +25,7 @@ from . import datasets
 from ._files import atomic_path, open_read
 from ._formats import KindError
 from ._gensim_pickle import looks_like_pickle
+from ._formats import storable_key
 from ._version import __version__
 from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
@@ -100,6 +102,7 @@ def resolve_format(path: str, given: Optional[str], must_exist: bool) -> str:
 
 def load_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = None) -> KeyedVectors:
     """KeyedVectors from a word2vec text/binary file, a native KeyedVectors file or a native model."""
+    _check_readable(path)
     fmt = resolve_format(path, fmt, must_exist=True)
     if fmt in ("text", "binary"):
         return _wrap_load(path, lambda: KeyedVectors.load_word2vec_format(path, binary=(fmt == "binary"),
@@ -135,8 +138,16 @@ def save_vectors(kv: KeyedVectors, path: str, fmt: str) -> None:
 
 
 def _check_readable(path: str) -> None:
-    if os.path.isdir(path):
+    """A regular file we may read (a FIFO would block open() and cannot be read twice)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise CLIError(_oserror_text(exc, path)) from None
+    if stat.S_ISDIR(mode):
         raise CLIError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise CLIError(f"{path}: not a regular file (a pipe, device or socket); give a file, which is "
+                       "read more than once")
     try:
         with open(path, "rb"):
             pass
@@ -308,20 +319,25 @@ def _configure_logging(args: argparse.Namespace, bar: bool) -> None:
 
 
 def train_model(corpus: str, params: Dict[str, Any], progress: bool,
-                out: Optional[TextIO] = None) -> Any:
+                out: Optional[TextIO] = None, check: Optional[Callable[[Any], None]] = None) -> Any:
     """Train a Word2Vec on the file ``corpus`` (plain: ``corpus_file``, fastest; .gz/.bz2:
-    streamed with LineSentence) and print a one-line summary to ``out``."""
+    streamed with LineSentence) and print a one-line summary to ``out``. ``check(model)``
+    runs between the vocabulary and the training (to refuse what could not be saved)."""
     _check_readable(corpus)
     model = Word2Vec(progress=progress, **params)
     t0 = time.perf_counter()
     if corpus.endswith((".gz", ".bz2")):
         sentences = LineSentence(corpus)
         model.build_vocab(sentences)
+        if check is not None:
+            check(model)
         t1 = time.perf_counter()
         model.train(sentences, total_examples=model.corpus_count, total_words=model.corpus_total_words,
                     epochs=model.epochs, progress=progress)
     else:
         model.build_vocab(corpus_file=corpus)
+        if check is not None:
+            check(model)
         t1 = time.perf_counter()
         model.train(corpus_file=corpus, total_words=model.corpus_total_words, epochs=model.epochs,
                     progress=progress)
@@ -343,7 +359,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             _check_writable_target(target)
     bar = _use_bar(args)
     _configure_logging(args, bar)
-    model = train_model(args.corpus, _training_params(args), bar)
+    model = train_model(args.corpus, _training_params(args), bar,
+                        check=_storable_vocabulary(fmt) if args.output else None)
     if args.output:
         save_vectors(model.wv, args.output, fmt)
         print(f"wrote {args.output} ({len(model.wv):,} x {model.vector_size}, {fmt})")
@@ -351,6 +368,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.save(args.save_model)
         print(f"wrote {args.save_model} (native model; resume with Word2Vec.load)")
     return 0
+
+
+def _storable_vocabulary(fmt: str) -> Callable[[Any], None]:
+    """A check that every word of a model's vocabulary can be written in ``fmt``, made before
+    training so that nothing is trained for an output that would be refused."""
+    def check(model: Any) -> None:
+        if fmt == "native":
+            return
+        bad = [w for w in model.wv.index_to_key if not storable_key(w)]
+        if bad:
+            raise CLIError(f"{len(bad)} words of the corpus cannot be written in word2vec {fmt} format "
+                           f"(e.g. {bad[0]!r}: empty, or with whitespace or a NUL byte); clean the corpus, "
+                           "or write a native file (--to native); nothing was trained")
+    return check
 
 
 def _query_loop(prompt: str, handle: Callable[[List[str]], None], stdin: TextIO = sys.stdin) -> int:
@@ -649,6 +680,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _err(prog, _one_line(exc))
     except (ValueError, TypeError, RuntimeError) as exc:
         _err(prog, _one_line(exc))
+    except MemoryError:
+        _err(prog, "out of memory")
+    except Exception as exc:  # noqa: BLE001 - never a traceback: one line naming the error
+        _err(prog, f"{type(exc).__name__}: {_one_line(exc)}")
     return 1
 
 

@@ -10,6 +10,9 @@ from ._files import PathLike
 
 #: Default cap on the length of one yielded sentence; longer lines are split, never cut.
 MAX_SENTENCE_LENGTH = 10_000
+#: A sentence also ends after about this many characters of tokens (only text with
+#: tokens of kilobytes gets there), so a line of huge tokens never fills memory.
+MAX_SENTENCE_CHARS = 1 << 24
 
 
 def open_binary(path: PathLike) -> IO[bytes]:
@@ -68,22 +71,33 @@ class LineSentence:
 
     def __iter__(self) -> Iterator[List[str]]:
         if self.stream is not None:
-            yield from self._iter_stream()
-            return
+            return self._iter_stream()
+        return self._sentences(self.newline_ends_sentence, self.limit)
+
+    def _sentences(self, newline_ends: bool, limit: Optional[int]) -> Iterator[List[str]]:
+        """Sentences of at most ``max_sentence_length`` tokens (and about MAX_SENTENCE_CHARS
+        characters), ended by newlines if ``newline_ends``; ``limit``: lines to read. Linear:
+        each token is copied once into the sentence that yields it."""
+        m = self.max_sentence_length
         pending: List[str] = []
-        lines = 0
+        chars = lines = 0
         for piece in _iter_lines(self.source):
             ends_line = piece.endswith("\n")
             pending.extend(piece.split())
-            while len(pending) >= self.max_sentence_length:
-                yield pending[:self.max_sentence_length]
-                pending = pending[self.max_sentence_length:]
-            if ends_line:
+            chars += len(piece)
+            if len(pending) >= m:
+                full = len(pending) - len(pending) % m
+                for start in range(0, full, m):
+                    yield pending[start:start + m]
+                pending = pending[full:]
+                chars = sum(map(len, pending))
+            if (ends_line and newline_ends) or chars >= MAX_SENTENCE_CHARS:
                 if pending:
                     yield pending
-                pending = []
+                pending, chars = [], 0
+            if ends_line and newline_ends:
                 lines += 1
-                if self.limit is not None and lines >= self.limit:
+                if limit is not None and lines >= limit:
                     return
         if pending:
             yield pending
@@ -120,14 +134,7 @@ class Text8Corpus(LineSentence):
     words (newlines, if any, are treated as spaces)."""
 
     def __iter__(self) -> Iterator[List[str]]:
-        pending: List[str] = []
-        for piece in _iter_lines(self.source):
-            pending.extend(piece.split())
-            while len(pending) >= self.max_sentence_length:
-                yield pending[:self.max_sentence_length]
-                pending = pending[self.max_sentence_length:]
-        if pending:
-            yield pending
+        return self._sentences(False, None)
 
     newline_ends_sentence = False
 

@@ -25,10 +25,11 @@ def save_model(model: Word2Vec, path: str) -> None:
     model.save(path)
 
 
-def load_model(path: str, mmap: Optional[str] = None, cls: Type[Word2Vec] = Word2Vec) -> Word2Vec:
+def load_model(path: str, mmap: Optional[str] = None, cls: Type[Word2Vec] = Word2Vec,
+               verify: bool = True) -> Word2Vec:
     """Load a model written by :func:`save_model`; ``mmap='r'`` maps arrays read-only
-    (``'c'``: copy-on-write)."""
-    return cls.load(path, mmap=mmap)
+    (``'c'``: copy-on-write) after checking their CRC-32 unless ``verify=False``."""
+    return cls.load(path, mmap=mmap, verify=verify)
 
 
 def save_keyedvectors(kv: KeyedVectors, path: str) -> None:
@@ -36,10 +37,11 @@ def save_keyedvectors(kv: KeyedVectors, path: str) -> None:
     kv.save(path)
 
 
-def load_keyedvectors(path: str, mmap: Optional[str] = None,
-                      cls: Type[KeyedVectors] = KeyedVectors) -> KeyedVectors:
-    """Load KeyedVectors written by :func:`save_keyedvectors`."""
-    return cls.load(path, mmap=mmap)
+def load_keyedvectors(path: str, mmap: Optional[str] = None, cls: Type[KeyedVectors] = KeyedVectors,
+                      verify: bool = True) -> KeyedVectors:
+    """Load KeyedVectors written by :func:`save_keyedvectors` (``mmap``, ``verify``: as
+    :func:`load_model`)."""
+    return cls.load(path, mmap=mmap, verify=verify)
 
 
 def save_word2vec_format(kv: KeyedVectors, path: str, fvocab: Optional[str] = None, binary: bool = False,

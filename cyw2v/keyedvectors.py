@@ -50,7 +50,7 @@ class KeyedVectors(Evaluation, Distances, Word2VecFormat):
         if isinstance(vector_size, Integral) and not isinstance(vector_size, bool):
             if not isinstance(count, Integral) or count < 0:
                 raise ValueError(f"count must be a non-negative integer, got {count!r}")
-            index_to_key: List[Optional[str]] = [None] * int(count)
+            index_to_key: List[Optional[str]] = [None] * int(count)   # gensim's empty slots
             vectors = np.zeros((int(count), int(vector_size)), dtype=dtype)
         else:  # KeyedVectors(keys, vectors, counts)
             index_to_key, vectors = list(vector_size), np.asarray(count)
@@ -60,6 +60,11 @@ class KeyedVectors(Evaluation, Distances, Word2VecFormat):
                 raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
             if len(index_to_key) != vectors.shape[0]:
                 raise ValueError(f"{len(index_to_key)} keys but {vectors.shape[0]} vectors")
+            for key in index_to_key:
+                if not isinstance(key, str):
+                    raise TypeError(f"keys are str, got {type(key).__name__} {key!r}")
+        if vectors.dtype.kind != "f":
+            raise TypeError(f"vectors must have a float dtype, got {vectors.dtype}")
         self.index_to_key = index_to_key
         self.key_to_index: Dict[str, int] = {k: i for i, k in enumerate(index_to_key) if k is not None}
         if len(self.key_to_index) != len(index_to_key) and None not in index_to_key:
@@ -560,16 +565,17 @@ class KeyedVectors(Evaluation, Distances, Word2VecFormat):
         _formats.write_container(path, "keyedvectors", type(self).__name__, *self._get_state())
 
     @classmethod
-    def load(cls, path: str, mmap: Optional[str] = None) -> "KeyedVectors":
+    def load(cls, path: str, mmap: Optional[str] = None, verify: bool = True) -> "KeyedVectors":
         """Load a file written by :meth:`save`, or gensim's pickled KeyedVectors (1.x to 4.x, read
-        without running code); ``mmap='r'`` maps the vectors read-only."""
+        without running code); ``mmap='r'`` maps the vectors read-only, after checking their
+        CRC-32 unless ``verify=False``."""
         if _gensim_pickle.looks_like_pickle(path):
             found = _gensim_pickle.read(path, mmap)
             if not isinstance(found, _gensim_pickle.GensimVectors):
                 raise _formats.KindError(f"{path} holds a gensim Word2Vec model; load it with cyw2v.Word2Vec.load "
                                          "(its vectors are .wv)")
             return cls.from_arrays(found.keys, found.vectors, found.counts)
-        return _formats.load_container(path, "keyedvectors", mmap, cls._from_state)
+        return _formats.load_container(path, "keyedvectors", mmap, cls._from_state, verify)
 
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing these vectors."""

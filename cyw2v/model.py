@@ -12,10 +12,11 @@ import numpy as np
 from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
 from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, check_between, \
-    described, signature, validate
+    check_vocabulary_size, described, signature, validate
 from .persistence import ModelPersistence
 from .scoring import Scoring
-from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, notify, progress_bar, train_epochs
+from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, check_totals, notify, progress_bar, \
+    train_epochs
 from .vocab import CorpusScan, EmptyVocabularyError, TrimRule, Vocabulary, check_corpus_iterable, \
     check_word_freq, scan_corpus, scan_corpus_file
 from .weights import MATRICES, Weights, estimate_memory, init_vectors, matrix_rows
@@ -58,8 +59,7 @@ class Word2Vec(ModelPersistence, Scoring):
         object.__setattr__(self, "_params", validate({k: v for k, v in a.items() if k in BY_NAME}))
         self.callbacks, self.trim_rule = tuple(a["callbacks"]), a["trim_rule"]
         self.min_alpha_yet_reached = self.alpha  # gensim warns when a later train() starts above it
-        self._scan: Optional[CorpusScan] = None
-        self.progress = bool(a["progress"])
+        self.progress, self._scan = bool(a["progress"]), None   # _scan: the raw counts (scan_vocab)
         self._weights = Weights(self.vector_size)
         self.vocab = Vocabulary()
         self._publish({name: np.zeros((0, self.vector_size), dtype=np.float32) for name in MATRICES})
@@ -76,9 +76,8 @@ class Word2Vec(ModelPersistence, Scoring):
 
     # ------------------------------------------------------------------ parameters
     def __getattr__(self, name: str) -> Any:
-        params = self.__dict__.get("_params")
-        if params is not None and name in params:
-            return params[name]
+        if name in self.__dict__.get("_params", ()):   # parameters read as attributes, as in gensim
+            return self.__dict__["_params"][name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -121,8 +120,7 @@ class Word2Vec(ModelPersistence, Scoring):
                                                      self.vector_size, self.negative, self.hs, self.softmax)}
 
     def __repr__(self) -> str:
-        arch = "skip-gram" if self.sg else "CBOW"
-        return (f"Word2Vec({arch}, vocab={len(self.wv)}, vector_size={self.vector_size}, "
+        return (f"Word2Vec({'skip-gram' if self.sg else 'CBOW'}, vocab={len(self.wv)}, vector_size={self.vector_size}, "
                 f"window={self.window}, negative={self.negative}, hs={self.hs}, "
                 f"softmax={bool(self.softmax)}, epochs_trained={self.epochs_trained})")
 
@@ -193,6 +191,7 @@ class Word2Vec(ModelPersistence, Scoring):
                                            + (" or change trim_rule" if rule is not None else ""))
             logger.info("vocabulary: %d words kept of %d (min_count=%d), %d corpus words",
                         len(vocab), len(scan.counts), self.min_count, scan.total_words)
+        check_vocabulary_size(self._params, len(vocab))
         report = vocab.report(scan.counts, self.sample)
         if not dry_run:
             self._init_weights(vocab, update)
@@ -265,6 +264,7 @@ class Word2Vec(ModelPersistence, Scoring):
         ``epochs`` defaults to the model's. Returns (words kept after subsampling, raw words).
         """
         source = Source.of(corpus_iterable, corpus_file)
+        total_examples, total_words = check_totals(total_examples, total_words)
         if source.corpus is not None and total_words is None and total_examples is None:
             raise ValueError("train needs total_examples or total_words (e.g. total_examples=model.corpus_count) "
                              "to schedule the learning rate")

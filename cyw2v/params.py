@@ -53,15 +53,18 @@ class Integer(Constraint):
 class Real(Constraint):
     low: float
     strict: bool   # value > low (else value >= low)
+    high: float = math.inf   # value <= high
     type = float
 
     def check(self, name: str, value: Any) -> float:
         try:
             v = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"{name} must be a number, got {value!r}") from None
         if not math.isfinite(v) or (v <= self.low if self.strict else v < self.low):
             raise ValueError(f"{name} must be {'>' if self.strict else '>='} {self.low}, got {value!r}")
+        if v > self.high:
+            raise ValueError(f"{name} must be <= {self.high}, got {value!r}")
         return v
 
 
@@ -118,31 +121,55 @@ def _available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# Limits. The engine holds sizes in C ints (int32) and allocates per-thread scratch buffers
+# of about (2 window + combine) x (2 vector_size + 2 targets + negative) floats; every
+# limit below keeps those products inside int32 and the buffers small (validate() also
+# bounds their product: MAX_SCRATCH_BYTES). Each is far above any useful value.
+INT32_MAX = 2 ** 31 - 1
+INT64_MAX = 2 ** 63 - 1
+MAX_VECTOR_SIZE = 1 << 16      # rows of 64k floats; published models use <= 1000
+MAX_WINDOW = 100_000           # 10x the longest sentence LineSentence yields by default
+MAX_NEGATIVE = 1000            # word2vec's advice is 2-20
+MAX_WORKERS = 1024             # threads; each has its own scratch buffers
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_WORDS = 10_000_000   # words per job: the engine's sentence buffer is 4 bytes a word
+MAX_ALPHA = 1.0                # a learning rate above 1 diverges on any corpus
+MAX_NS_EXPONENT = 10.0         # count ** 10 already overflows float64 for counts > 1e30
+#: All workers' scratch buffers together may take at most this many bytes (see
+#: :func:`scratch_bytes`).
+MAX_SCRATCH_BYTES = 1 << 30
+#: negative may be at most this many times the vocabulary size (checked at build time):
+#: far beyond it every word is its own noise many times per target and training diverges
+#: (negative=1000 on 20 words gave NaN vectors).
+MAX_NEGATIVE_PER_WORD = 10
+
 _POSITIVE = Integer(1)
+_VOCAB_LIMIT = OrNone(Integer(1, INT32_MAX))  # rows are int32 in the engine
 
 #: Every training parameter, in gensim's positional order (then ours). ``Word2Vec`` puts
 #: ``callbacks`` after ``compute_loss`` as gensim does; it is not a parameter of training.
 PARAMETERS: Tuple[Param, ...] = (
-    Param("vector_size", 100, _POSITIVE, "dimensionality of the word vectors", cli="--dim"),
-    Param("alpha", 0.025, Real(0.0, strict=True), "initial learning rate"),
-    Param("window", 5, _POSITIVE, "largest distance between the centre and a context word"),
-    Param("min_count", 5, Integer(0), "drop words rarer than this"),
-    Param("max_vocab_size", None, OrNone(_POSITIVE),
+    Param("vector_size", 100, Integer(1, MAX_VECTOR_SIZE), "dimensionality of the word vectors", cli="--dim"),
+    Param("alpha", 0.025, Real(0.0, strict=True, high=MAX_ALPHA), "initial learning rate"),
+    Param("window", 5, Integer(1, MAX_WINDOW), "largest distance between the centre and a context word"),
+    Param("min_count", 5, Integer(0, INT64_MAX), "drop words rarer than this"),
+    Param("max_vocab_size", None, _VOCAB_LIMIT,
           "prune rare words while counting whenever more than this many are held (None: no limit)"),
-    Param("sample", 1e-3, Real(0.0, strict=False), "subsampling threshold for frequent words (0: off)"),
-    Param("seed", 1, Integer(0), "random seed (results repeat exactly only with workers=1)"),
-    Param("workers", 3, _POSITIVE, "training threads", cli_default=_available_cores),
-    Param("min_alpha", 0.0001, Real(0.0, strict=False), "final learning rate (linear decay)"),
+    Param("sample", 1e-3, Real(0.0, strict=False, high=1.0), "subsampling threshold for frequent words (0: off)"),
+    Param("seed", 1, Integer(0, 2 ** 64 - 1), "random seed (results repeat exactly only with workers=1)"),
+    Param("workers", 3, Integer(1, MAX_WORKERS), "training threads", cli_default=_available_cores),
+    Param("min_alpha", 0.0001, Real(0.0, strict=False, high=MAX_ALPHA), "final learning rate (linear decay)"),
     Param("sg", 0, Flag(), "1: skip-gram; 0: CBOW"),
     Param("hs", 0, Flag(), "1: hierarchical softmax as an objective"),
-    Param("negative", 5, Integer(0), "negative samples per target (0: no negative sampling)"),
-    Param("ns_exponent", 0.75, Real(-math.inf, strict=True), "noise distribution ~ count ** ns_exponent"),
+    Param("negative", 5, Integer(0, MAX_NEGATIVE), "negative samples per target (0: no negative sampling)"),
+    Param("ns_exponent", 0.75, Real(-MAX_NS_EXPONENT, strict=False, high=MAX_NS_EXPONENT),
+          "noise distribution ~ count ** ns_exponent"),
     Param("cbow_mean", 1, Flag(), "CBOW: 1 averages the context vectors, 0 sums them"),
-    Param("epochs", 5, _POSITIVE, "passes over the corpus"),
+    Param("epochs", 5, Integer(1, MAX_EPOCHS), "passes over the corpus"),
     Param("sorted_vocab", 1, Flag(), "1: order the vocabulary by descending count"),
-    Param("batch_words", 10000, _POSITIVE, "words per job; longer sentences are split"),
+    Param("batch_words", 10000, Integer(1, MAX_BATCH_WORDS), "words per job; longer sentences are split"),
     Param("compute_loss", False, Flag(), "record each epoch's training loss in loss_history"),
-    Param("max_final_vocab", None, OrNone(_POSITIVE),
+    Param("max_final_vocab", None, _VOCAB_LIMIT,
           "keep at most this many words, raising min_count as needed (None: no limit)"),
     Param("shrink_windows", True, Flag(), "1: draw each window's size uniformly in [1, window]"),
     Param("softmax", False, Flag(), "1: the exact full softmax as an objective (O(V d) per target)"),
@@ -154,8 +181,36 @@ PARAMETERS: Tuple[Param, ...] = (
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}
 
+#: What a saved model records about its training besides the parameters, with its bounds
+#: (a file's values are checked on load; ``loss_history`` holds values of the loss's).
+STATE: Dict[str, Constraint] = {
+    "epochs_trained": Integer(0, INT32_MAX), "train_calls": Integer(0, INT32_MAX),
+    "running_training_loss": Real(0.0, strict=False), "total_train_time": Real(0.0, strict=False),
+}
+
 #: Constructor parameters and their defaults.
 PARAM_DEFAULTS: Dict[str, Any] = {p.name: p.default for p in PARAMETERS}
+
+
+def bounds(constraint: Constraint) -> str:
+    """A constraint's range in words, e.g. ``'1 .. 100000'`` or ``'> 0.0 .. 1.0'``."""
+    if isinstance(constraint, OrNone):
+        return bounds(constraint.inner) + " or None"
+    if isinstance(constraint, Flag):
+        return "0 or 1"
+    if isinstance(constraint, Integer):
+        return f"{constraint.low} .. {constraint.high}"
+    if isinstance(constraint, Real):
+        return f"{'> ' if constraint.strict else ''}{constraint.low:g} .. {constraint.high:g}"
+    return "any"
+
+
+def limits() -> str:
+    """One line per numeric parameter: its name, type and range (the table's, so always current)."""
+    def flag(c: Constraint) -> bool:
+        return isinstance(c, Flag) or (isinstance(c, OrNone) and flag(c.inner))
+    return "\n".join(f"{p.name:<16} {p.constraint.type.__name__:<6} {bounds(p.constraint)}"
+                     for p in PARAMETERS if not flag(p.constraint))
 
 
 def check(name: str, value: Any, as_name: Optional[str] = None) -> Any:
@@ -185,7 +240,32 @@ def check_between(q: Dict[str, Any]) -> Dict[str, Any]:
         raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({q['alpha']})")
     if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
         raise ValueError("no objective: set negative > 0, hs=1 or softmax=True")
+    if q["workers"] * scratch_bytes(q) > MAX_SCRATCH_BYTES:
+        raise ValueError(f"window={q['window']} with vector_size={q['vector_size']}, negative={q['negative']} and "
+                         f"workers={q['workers']} needs {q['workers'] * scratch_bytes(q) / 2 ** 20:.0f} MiB of "
+                         f"buffers (at most {MAX_SCRATCH_BYTES >> 20} MiB): lower window, vector_size or workers")
     return q
+
+
+def scratch_bytes(p: Mapping[str, Any]) -> int:
+    """Bytes of one worker's scratch buffers (an upper bound of the engine's, softmax's
+    V-sized one aside): (2 window + combine) positions x (hidden and gradient rows, logits
+    and weights of every target, drawn negatives) of 4 bytes, plus the private copies of
+    the hot output rows (a copy and a snapshot per row, see HOT_ROWS)."""
+    combine = p["combine_windows"] or AUTO_COMBINE
+    targets = combine * (p["negative"] + _core.MAX_CODE_LENGTH)
+    window = (2 * p["window"] + combine) * (2 * p["vector_size"] + 2 * targets + p["negative"]) * 4
+    hot = HOT_ROWS * p["vector_size"] * 8 * (1 + (p["negative"] > 0)) if p["workers"] > 1 and p["hs"] else 0
+    return window + hot
+
+
+def check_vocabulary_size(p: Mapping[str, Any], vocabulary_size: int) -> None:
+    """Refuse parameters that make no sense for a vocabulary of this many words (ValueError)."""
+    if p["negative"] > MAX_NEGATIVE_PER_WORD * vocabulary_size:
+        raise ValueError(f"negative={p['negative']} is more than {MAX_NEGATIVE_PER_WORD}x the vocabulary of "
+                         f"{vocabulary_size} words: training would diverge; lower negative")
+    if vocabulary_size > INT32_MAX:
+        raise ValueError(f"{vocabulary_size} words: the engine holds at most {INT32_MAX}")
 
 
 # ----------------------------------------------------------------------------- resolution

@@ -11,7 +11,7 @@ import numpy as np
 from . import _formats, _gensim_pickle
 from ._formats import FormatError, KindError
 from .keyedvectors import check_gensim_save_options
-from .params import PARAM_DEFAULTS
+from .params import PARAM_DEFAULTS, STATE
 from .vocab import Vocabulary
 from .weights import MATRICES, matrix_rows
 
@@ -42,9 +42,10 @@ class ModelPersistence:
         _formats.write_container(path, "model", type(self).__name__, *self._get_state())
 
     @class_only
-    def load(cls, path: str, mmap: Optional[str] = None) -> Any:
+    def load(cls, path: str, mmap: Optional[str] = None, verify: bool = True) -> Any:
         """Load a model written by :meth:`save` or by gensim (1.x to 4.x, read without running
-        code); ``mmap='r'`` maps the arrays read-only."""
+        code); ``mmap='r'`` maps the arrays read-only, after checking their CRC-32 unless
+        ``verify=False``."""
         if _gensim_pickle.looks_like_pickle(path):
             found = _gensim_pickle.read(path, mmap)
             try:
@@ -53,9 +54,9 @@ class ModelPersistence:
                 raise
             except (KeyError, ValueError, TypeError) as exc:
                 raise FormatError(f"{path}: inconsistent gensim model: {exc}") from exc
-        return _formats.load_container(path, "model", mmap, cls._from_state)
+        return _formats.load_container(path, "model", mmap, cls._from_state, verify)
 
-    _STATE = ("epochs_trained", "train_calls", "loss_history", "running_training_loss", "total_train_time")
+    _STATE = (*STATE, "loss_history")  # the training record saved besides the parameters
 
     def _get_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """(JSON-serialisable metadata, arrays) describing everything needed to resume."""
@@ -73,10 +74,11 @@ class ModelPersistence:
         model = cls(**params)
         vocab = Vocabulary.from_state(meta, np.asarray(arrays["counts"], dtype=np.int64), arrays)
         model._adopt(vocab, {name: arrays[name] for name in MATRICES})
-        for key in cls._STATE:
+        for key in STATE:
             if key in meta:
-                setattr(model, key, meta[key])
-        model.loss_history = list(meta.get("loss_history", []))
+                setattr(model, key, STATE[key].check(key, meta[key]))
+        model.loss_history = [STATE["running_training_loss"].check("loss_history", x)
+                              for x in meta.get("loss_history", [])]
         return model
 
     @classmethod
@@ -113,11 +115,11 @@ class ModelPersistence:
         padded storage) after checking their shapes."""
         V, d = len(vocab), self.vector_size
         syn1 = matrices["syn1"]
-        if self.hs and V > 0 and syn1.shape == (V - 1, d):   # files before syn1 had gensim's V rows
+        if self.hs and V > 0 and syn1.shape == (V - 1, d):   # files written before syn1 had gensim's V rows
             matrices["syn1"] = np.concatenate([syn1, np.zeros((1, d), syn1.dtype)])
         for name in MATRICES:
             shape = (matrix_rows(name, V, self.negative, self.hs, self.softmax), d)
-            if tuple(matrices[name].shape) != shape:
-                raise ValueError(f"{path + ': ' if path else ''}{name} has shape {matrices[name].shape}, "
-                                 f"expected {shape}")
+            if tuple(matrices[name].shape) != shape or matrices[name].dtype.kind != "f":
+                raise ValueError(f"{path + ': ' if path else ''}{name} is {matrices[name].dtype} "
+                                 f"{matrices[name].shape}, expected float {shape}")
         self._use_vocab(vocab, matrices)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._dispatch import core as _core
 from .corpus import LineSentence
-from .params import resolve
+from .params import INT64_MAX, Integer, check_vocabulary_size, resolve
 from .vocab import Vocabulary, check_corpus_iterable, check_sentence
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ AlphaSpan = Callable[[float], float]
 # the text (the same article's words in both would share rows) until the end of the epoch,
 # and a worker slowed by the machine does not leave the others idle there.
 FILE_PIECE_BYTES = 1 << 19
+
+_COUNT = Integer(0, INT64_MAX)
 
 
 class Callback:
@@ -116,6 +118,11 @@ def check_corpus_file(path: Any) -> str:
         raise TypeError(f"corpus_file must be a path, got {type(path).__name__}")
     path = os.fspath(path)
     if not os.path.isfile(path):
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"corpus_file is a folder, not a file: {path}")
+        if os.path.exists(path):
+            raise ValueError(f"corpus_file must be a regular file (worker threads seek into it), not a pipe "
+                             f"or device: {path}")
         raise FileNotFoundError(f"corpus_file not found: {path}")
     if path.endswith((".gz", ".bz2")):
         raise ValueError(f"corpus_file must be uncompressed text (worker threads seek into it): {path}; "
@@ -151,7 +158,8 @@ class Trainer:
                  max_sentence: Optional[int] = None) -> None:
         if len(vocab) == 0 or vocab.tables is None:
             raise RuntimeError("the model has no vocabulary: call build_vocab first")
-        self.vocab = vocab
+        check_vocabulary_size(params, len(vocab))
+        self.params, self.vocab, self.weights = params, vocab, weights
         self.compute_loss = bool(compute_loss)
         self.batch_words = params["batch_words"]
         self.engine = _core.Engine(weights, vocab.tables, resolve(params, compute_loss))
@@ -287,8 +295,45 @@ def train_epochs(trainer: Trainer, source: Source, schedule: Schedule, epoch_see
                     epoch + 1, schedule.epochs, stats.raw, stats.kept, elapsed, stats.raw / max(elapsed, 1e-9),
                     f", loss {stats.loss:.6g} ({stats.loss / max(stats.terms, 1):.4f}/term)"
                     if trainer.compute_loss else "")
+        check_finite(trainer, stats, epoch + 1, schedule)
         on_epoch_end(stats)
     return total
+
+
+class DivergedError(RuntimeError):
+    """Training produced NaN or infinite values (a learning rate or ``negative`` too large)."""
+
+
+def check_finite(trainer: Trainer, stats: Stats, epoch: int, schedule: Schedule) -> None:
+    """Raise :class:`DivergedError` if the epoch's loss or any weight is NaN or infinite.
+
+    One float32 sum per matrix (a single pass: ~40 ms for 1M x 100, far below an epoch's
+    time); an infinite sum of finite values means values beyond ~1e30, diverged as well."""
+    bad = [shown for name, shown in (("syn0", "wv.vectors"), ("syn1neg", "syn1neg"), ("syn1", "syn1"),
+                                     ("syn1softmax", "syn1softmax"))
+           if not np.isfinite(getattr(trainer.weights, name).sum())]
+    if trainer.compute_loss and not np.isfinite(stats.loss):
+        bad.append("the loss")
+    if not bad:
+        return
+    p, V = trainer.params, len(trainer.vocab)
+    if schedule.start > 0.1:
+        cause = f"the learning rate alpha={schedule.start:g} is too large (the default is 0.025)"
+    elif p["negative"] > V:
+        cause = f"negative={p['negative']} is larger than the vocabulary ({V} words)"
+    elif p["window"] > 100:
+        cause = f"window={p['window']} is very large (a batched window sums up to 2 x window rows' steps)"
+    else:
+        cause = f"alpha={schedule.start:g} or negative={p['negative']} is too large for this corpus"
+    raise DivergedError(f"training diverged in epoch {epoch}: NaN or infinite values in "
+                        f"{', '.join(bad)}; likely cause: {cause}. Lower it and train again from a "
+                        "fresh model (these weights are lost)")
+
+
+def check_totals(total_examples: Any, total_words: Any) -> Tuple[Optional[int], Optional[int]]:
+    """``train()``'s corpus sizes: None or non-negative integers (ValueError otherwise)."""
+    return tuple(None if v is None else _COUNT.check(name, v)  # type: ignore[return-value]
+                 for name, v in (("total_examples", total_examples), ("total_words", total_words)))
 
 
 def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, seed: int,
@@ -337,8 +382,8 @@ def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, 
 
     for sentence in corpus:
         check_sentence(sentence)
-        if not hasattr(sentence, "__len__"):
-            sentence = list(sentence)
+        if type(sentence) is not list and type(sentence) is not tuple:
+            sentence = list(sentence)  # a plain copy: a subclass's len() may lie about what it yields
         n = len(sentence)
         start = 0
         while n - start > cap - batch_raw:

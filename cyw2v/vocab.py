@@ -127,7 +127,17 @@ def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] =
             logger.info("vocabulary scan: %d words, %d sentences, %d word types",
                         total_words, total_sentences, len(counts))
             next_report += progress_per
+    check_tokens(counts)
     return CorpusScan(dict(counts), total_words, total_sentences, pruned, min_reduce)
+
+
+def check_tokens(counts: Mapping[Any, int]) -> None:
+    """Every distinct token must be a str: None, numbers or bytes would silently become
+    vocabulary keys no file format can hold (TypeError). One pass over the distinct words."""
+    for token in counts:
+        if not isinstance(token, str):
+            raise TypeError(f"tokens must be str, got {type(token).__name__} {token!r}; "
+                            "convert them first, e.g. [str(t) for t in sentence]")
 
 
 def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
@@ -330,6 +340,8 @@ class Vocabulary:
     @classmethod
     def from_state(cls, meta: Mapping[str, Any], counts: np.ndarray,
                    arrays: Optional[Mapping[str, np.ndarray]] = None) -> "Vocabulary":
+        if counts.size and counts.min() < 0:
+            raise ValueError("negative word counts")
         vocab = cls(meta["index_to_key"], counts, meta.get("corpus_count", 0),
                     meta.get("corpus_total_words", 0), meta.get("vocab_pruned", False))
         vocab.effective_min_count = meta.get("effective_min_count")

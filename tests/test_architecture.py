@@ -200,3 +200,11 @@ def test_io_reexports_the_formats_error():
     import cyw2v.io
     assert cyw2v.io.FormatError is cyw2v._formats.FormatError
     assert issubclass(cyw2v.io.FormatError, ValueError)
+
+
+def test_no_module_over_700_lines_and_word2vec_within_300():
+    long = {p.name: n for p in ROOT.glob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 700}
+    assert long == {}, f"split these modules: {long}"
+    tree = ast.parse((ROOT / "model.py").read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Word2Vec")
+    assert cls.end_lineno - cls.lineno + 1 <= 300

@@ -167,7 +167,7 @@ def test_huge_window_raises_instead_of_overflowing():
     with pytest.raises(ValueError, match="window"):
         Word2Vec([["a", "b", "c", "d"] * 30] * 20, sg=1, window=2 ** 31 - 1, min_count=1, workers=1)
     # a window far beyond the sentences only costs buffers of the sentence's size
-    m = Word2Vec([["a", "b", "c", "d"] * 30] * 20, sg=1, window=2 ** 29, min_count=1, workers=1,
+    m = Word2Vec([["a", "b", "c", "d"] * 30] * 20, sg=1, window=100_000, min_count=1, workers=1,
                  vector_size=8, epochs=1)
     assert np.isfinite(m.wv.vectors).all()
 
