@@ -17,10 +17,10 @@ ctypedef void (*objective_fn)(const Net* net, Scratch* w, const float* H, int m,
                               const int32_t* targets, int n_targets, const uint8_t* mask,
                               float* gH, float alpha) noexcept nogil
 # An architecture trains centres first .. first + n_centres - 1 of a subsampled sentence
-# with `objective`.
+# with `objective`; input row r receives lockf[r] times its step (lockf NULL: all ones).
 ctypedef void (*block_fn)(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
                           int n_centres, const int* wins, float alpha,
-                          objective_fn objective) noexcept nogil
+                          objective_fn objective, const float* lockf) noexcept nogil
 # Trains every position of the subsampled sentence Scratch.sent[:k] (one per architecture).
 ctypedef void (*sentence_fn)(const Net* net, Scratch* w, int k, double alpha0,
                              double alpha1) noexcept nogil
@@ -50,6 +50,7 @@ cdef struct FullSoftmax:
 
 cdef struct Net:
     float* syn0          # V x d input vectors (the embeddings)
+    const float* lockf   # V factors on the input rows' steps (gensim's vectors_lockf); NULL: off
     int32_t V
     int32_t d
     int cbow_mean
@@ -623,9 +624,15 @@ cdef void all_objectives(const Net* net, Scratch* w, const float* H, int m,
 # They are inline so that each sentence trainer below compiles them with its objective.
 # ---------------------------------------------------------------------------------------
 
+cdef inline float input_factor(const float* lockf, int32_t word) noexcept nogil:
+    """The factor on input row ``word``'s step. The trainers without lockf pass a constant
+    NULL, so this folds to 1.0 and axpy(y, 1.0, x) to y += x: the same code as before lockf."""
+    return lockf[word] if lockf != NULL else 1.0
+
+
 cdef inline void skipgram_pairs(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
                          int n_centres, const int* wins, float alpha,
-        objective_fn objective) noexcept nogil:
+        objective_fn objective, const float* lockf) noexcept nogil:
     """Classic skip-gram: one (context, centre) pair at a time, fresh negatives per pair."""
     cdef int j
     cdef int d = net.d
@@ -639,12 +646,12 @@ cdef inline void skipgram_pairs(const Net* net, Scratch* w, const int32_t* sent,
         h = net.syn0 + <size_t>sent[j] * d
         memset(w.gH, 0, d * sizeof(float))
         objective(net, w, h, 1, &sent[i], 1, NULL, w.gH, alpha)
-        axpy(h, 1.0, w.gH, d)
+        axpy(h, input_factor(lockf, sent[j]), w.gH, d)
 
 
 cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
                          int n_centres, const int* wins, float alpha,
-        objective_fn objective) noexcept nogil:
+        objective_fn objective, const float* lockf) noexcept nogil:
     """Batched skip-gram (HogBatch): the contexts of centre words first .. first + n_centres - 1
     against one target set, those centres and one shared draw of negatives.
 
@@ -684,12 +691,12 @@ cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent,
     objective(net, w, w.H, m, sent + first, n_centres, w.mask if n_centres > 1 else NULL,
               w.gH, alpha)
     for j in range(m):
-        axpy(net.syn0 + <size_t>w.ctx[j] * d, 1.0, w.gH + j * d, d)
+        axpy(net.syn0 + <size_t>w.ctx[j] * d, input_factor(lockf, w.ctx[j]), w.gH + j * d, d)
 
 
 cdef inline void cbow_window(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
                       int n_centres, const int* wins, float alpha,
-        objective_fn objective) noexcept nogil:
+        objective_fn objective, const float* lockf) noexcept nogil:
     """CBOW: h = mean (or sum) of the context rows.
 
     Each context row then receives gH (mean) or gH / m (sum): word2vec.c's and gensim's
@@ -716,14 +723,15 @@ cdef inline void cbow_window(const Net* net, Scratch* w, const int32_t* sent, in
     if not net.cbow_mean:
         scale(w.gH, 1.0 / m, d)
     for j in range(m):
-        axpy(net.syn0 + <size_t>w.ctx[j] * d, 1.0, w.gH, d)
+        axpy(net.syn0 + <size_t>w.ctx[j] * d, input_factor(lockf, w.ctx[j]), w.gH, d)
 
 
 cdef inline void train_kept(const Net* net, Scratch* w, int k, double alpha0, double alpha1,
                             block_fn train_block, objective_fn objective,
-                            prefetch_fn prefetch_target) noexcept nogil:
+                            prefetch_fn prefetch_target, const float* lockf) noexcept nogil:
     """Train every position of the subsampled sentence w.sent[:k] with ``train_block``
-    and ``objective``; ``prefetch_target`` (or NULL) loads the next targets' rows.
+    and ``objective``; ``prefetch_target`` (or NULL) loads the next targets' rows and
+    ``lockf`` (or NULL) weighs the input rows' steps.
 
     Inlined into the sentence trainers below with constant arguments, so that the compiler
     calls the architecture and (for a single negative sampling or hierarchical softmax
@@ -749,59 +757,84 @@ cdef inline void train_kept(const Net* net, Scratch* w, int k, double alpha0, do
             wins[c] = net.window
             if net.shrink_windows:
                 wins[c] = net.window - <int>rng_below(&w.rng, <uint32_t>net.window)
-        train_block(net, w, w.sent, k, i, n_centres, wins, alpha, objective)
+        train_block(net, w, w.sent, k, i, n_centres, wins, alpha, objective, lockf)
         i += n_centres
 
 
 # The sentence trainers, one per architecture x {negative sampling alone, hierarchical
-# softmax alone, any other set of objectives (through Net.objective)}; the Engine picks one.
+# softmax alone, any other set of objectives (through Net.objective)}, all without lockf,
+# and one per architecture with lockf (any objectives); the Engine picks one.
 
 cdef void train_skipgram_pairs_negative(const Net* net, Scratch* w, int k, double alpha0,
                                         double alpha1) noexcept nogil:
-    train_kept(net, w, k, alpha0, alpha1, skipgram_pairs, negative_sampling, negative_prefetch)
+    train_kept(net, w, k, alpha0, alpha1, skipgram_pairs, negative_sampling, negative_prefetch,
+               NULL)
 
 
 cdef void train_skipgram_pairs_hs(const Net* net, Scratch* w, int k, double alpha0,
                                   double alpha1) noexcept nogil:
-    train_kept(net, w, k, alpha0, alpha1, skipgram_pairs, hierarchical_softmax, NULL)
+    train_kept(net, w, k, alpha0, alpha1, skipgram_pairs, hierarchical_softmax, NULL, NULL)
 
 
 cdef void train_skipgram_pairs_any(const Net* net, Scratch* w, int k, double alpha0,
                                    double alpha1) noexcept nogil:
     train_kept(net, w, k, alpha0, alpha1, skipgram_pairs, net.objective,
-               net.prefetch_target)
+               net.prefetch_target, NULL)
 
 
 cdef void train_skipgram_block_negative(const Net* net, Scratch* w, int k, double alpha0,
                                         double alpha1) noexcept nogil:
-    train_kept(net, w, k, alpha0, alpha1, skipgram_block, negative_sampling, negative_prefetch)
+    train_kept(net, w, k, alpha0, alpha1, skipgram_block, negative_sampling, negative_prefetch,
+               NULL)
 
 
 cdef void train_skipgram_block_hs(const Net* net, Scratch* w, int k, double alpha0,
                                   double alpha1) noexcept nogil:
-    train_kept(net, w, k, alpha0, alpha1, skipgram_block, hierarchical_softmax, NULL)
+    train_kept(net, w, k, alpha0, alpha1, skipgram_block, hierarchical_softmax, NULL, NULL)
 
 
 cdef void train_skipgram_block_any(const Net* net, Scratch* w, int k, double alpha0,
                                    double alpha1) noexcept nogil:
     train_kept(net, w, k, alpha0, alpha1, skipgram_block, net.objective,
-               net.prefetch_target)
+               net.prefetch_target, NULL)
 
 
 cdef void train_cbow_negative(const Net* net, Scratch* w, int k, double alpha0,
                               double alpha1) noexcept nogil:
-    train_kept(net, w, k, alpha0, alpha1, cbow_window, negative_sampling, negative_prefetch)
+    train_kept(net, w, k, alpha0, alpha1, cbow_window, negative_sampling, negative_prefetch,
+               NULL)
 
 
 cdef void train_cbow_hs(const Net* net, Scratch* w, int k, double alpha0,
                         double alpha1) noexcept nogil:
-    train_kept(net, w, k, alpha0, alpha1, cbow_window, hierarchical_softmax, NULL)
+    train_kept(net, w, k, alpha0, alpha1, cbow_window, hierarchical_softmax, NULL, NULL)
 
 
 cdef void train_cbow_any(const Net* net, Scratch* w, int k, double alpha0,
                          double alpha1) noexcept nogil:
     train_kept(net, w, k, alpha0, alpha1, cbow_window, net.objective,
-               net.prefetch_target)
+               net.prefetch_target, NULL)
+
+
+# With lockf: a rare setting (gensim's use is freezing imported vectors), so one trainer per
+# architecture, calling the objectives through Net.objective, rather than nine more copies.
+
+cdef void train_skipgram_pairs_lockf(const Net* net, Scratch* w, int k, double alpha0,
+                                     double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, skipgram_pairs, net.objective,
+               net.prefetch_target, net.lockf)
+
+
+cdef void train_skipgram_block_lockf(const Net* net, Scratch* w, int k, double alpha0,
+                                     double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, skipgram_block, net.objective,
+               net.prefetch_target, net.lockf)
+
+
+cdef void train_cbow_lockf(const Net* net, Scratch* w, int k, double alpha0,
+                           double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, cbow_window, net.objective,
+               net.prefetch_target, net.lockf)
 
 
 cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, int n,
@@ -826,21 +859,25 @@ cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, in
 # ---------------------------------------------------------------------------------------
 
 cdef void choose_trainers(Net* net, bint sg, bint batch_window, bint negative, bint hs) noexcept:
-    """The architecture and the sentence trainer, once the objectives are in the table."""
+    """The architecture and the sentence trainer, once the objectives and lockf are set."""
     cdef bint only_negative = net.n_objectives == 1 and negative
     cdef bint only_hs = net.n_objectives == 1 and hs
+    cdef bint locked = net.lockf != NULL
     net.objective = net.objectives[0] if net.n_objectives == 1 else all_objectives
     if sg and batch_window:
         net.train_block = skipgram_block
-        net.train_sentence = (train_skipgram_block_negative if only_negative else
+        net.train_sentence = (train_skipgram_block_lockf if locked else
+                              train_skipgram_block_negative if only_negative else
                               train_skipgram_block_hs if only_hs else train_skipgram_block_any)
     elif sg:
         net.train_block = skipgram_pairs
-        net.train_sentence = (train_skipgram_pairs_negative if only_negative else
+        net.train_sentence = (train_skipgram_pairs_lockf if locked else
+                              train_skipgram_pairs_negative if only_negative else
                               train_skipgram_pairs_hs if only_hs else train_skipgram_pairs_any)
     else:
         net.train_block = cbow_window
-        net.train_sentence = (train_cbow_negative if only_negative else
+        net.train_sentence = (train_cbow_lockf if locked else
+                              train_cbow_negative if only_negative else
                               train_cbow_hs if only_hs else train_cbow_any)
 
 
@@ -850,12 +887,27 @@ cdef inline float* _ptr_or_null(float[:, ::1] a) noexcept:
     return &a[0, 0]
 
 
+def _lockf_factors(lockf, int32_t V):
+    """``lockf`` as V contiguous float32 factors (one value: for every row), or an empty
+    array when it is None or empty (off); another length is a ValueError."""
+    if lockf is None or np.size(lockf) == 0:
+        return np.empty(0, dtype=np.float32)
+    factors = np.ascontiguousarray(lockf, dtype=np.float32).reshape(-1)
+    if factors.shape[0] == 1:
+        return np.full(V, factors[0], dtype=np.float32)
+    if factors.shape[0] != V:
+        raise ValueError(f"lockf has {factors.shape[0]} entries; expected 1 or V={V}")
+    return factors
+
+
 cdef class Engine:
     """Training state shared by all worker threads: pointers into the model's arrays.
 
     ``Engine(weights, tables, config)``: ``weights`` has the float32 C-contiguous matrices
     ``syn0``, ``syn1neg``, ``syn1``, ``syn1softmax`` (a matrix whose objective is off may
-    have 0 rows); ``tables`` the arrays ``keep``, ``alias_prob``, ``alias_index``,
+    have 0 rows) and optionally ``lockf``, gensim's ``vectors_lockf``: float32 factors on
+    the input rows' steps, V of them or one for every row (None, empty or absent: off,
+    and then training runs the trainers without it); ``tables`` the arrays ``keep``, ``alias_prob``, ``alias_index``,
     ``hs_offset``, ``hs_code``, ``hs_point``; ``config`` the int/bool settings ``sg``,
     ``cbow_mean``, ``window``, ``shrink_windows``, ``negative``, ``hs``, ``softmax``,
     ``batch_window``, ``combine``, ``compute_loss``, ``hot_rows``, ``hot_sync_words``.
@@ -882,6 +934,7 @@ cdef class Engine:
         cdef const int64_t[::1] hs_offset = tables.hs_offset
         cdef const uint8_t[::1] hs_code = tables.hs_code
         cdef const int32_t[::1] hs_point = tables.hs_point
+        cdef const float[::1] lockf
         cdef int sg = config.sg, cbow_mean = config.cbow_mean, window = config.window
         cdef int shrink_windows = config.shrink_windows, negative = config.negative
         cdef int hs = config.hs, softmax = config.softmax, batch_window = config.batch_window
@@ -918,8 +971,10 @@ cdef class Engine:
             packed = ((np.asarray(alias_index).astype(np.uint64) << np.uint64(32))
                       | np.asarray(alias_prob).astype(np.uint64))
         cdef uint64_t[::1] packed_view = packed
+        lockf_array = _lockf_factors(getattr(weights, "lockf", None), V)
+        lockf = lockf_array
         self._keep_alive = (syn0, syn1neg, syn1, syn1softmax, keep_threshold, packed,
-                            hs_offset, hs_code, hs_point)
+                            hs_offset, hs_code, hs_point, lockf_array)
         if not 1 <= combine <= MAX_COMBINE:
             raise ValueError(f"combine must be in [1, {MAX_COMBINE}]")
         if hot_rows < 0 or hot_sync_words < 1:
@@ -927,6 +982,7 @@ cdef class Engine:
         hs = hs if V > 1 else 0    # one word has no Huffman path
         memset(&self.net, 0, sizeof(Net))
         self.net.syn0 = &syn0[0, 0]
+        self.net.lockf = &lockf[0] if lockf.shape[0] else NULL
         self.net.V = V
         self.net.d = d
         self.net.cbow_mean = cbow_mean
@@ -1053,7 +1109,7 @@ cdef class Engine:
             raise MemoryError()
         w.ns.record = 1
         self.net.train_block(&self.net, &w, &sentence[0], n, first, n_centres, wins, alpha,
-                             self.net.objective)
+                             self.net.objective, self.net.lockf)
         negs = [w.ns.drawn[i] for i in range(w.ns.n_drawn)]
         loss = w.loss
         scratch_free(&self.net, &w)

@@ -60,8 +60,7 @@ class Word2VecFormat:
     def intersect_word2vec_format(self, fname: str, lockf: float = 0.0, binary: bool = False,
                                   encoding: str = "utf8", unicode_errors: str = "strict") -> None:
         """Replace the vectors of the keys that a word2vec.c file also has by the file's, and
-        set their ``vectors_lockf`` to ``lockf`` (0.0 locks them; cyw2v trains only with a
-        lockf of all ones, so locked rows make :meth:`Word2Vec.train` refuse)."""
+        set their ``vectors_lockf`` to ``lockf`` (0.0: training leaves them unchanged)."""
         _check_encoding(encoding)
         keys, vectors = _formats.read_word2vec(fname, binary=binary, unicode_errors=unicode_errors)
         if vectors.shape[1] != self.vector_size:

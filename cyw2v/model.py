@@ -269,9 +269,6 @@ class Word2Vec(ModelPersistence, Scoring):
             raise ValueError("train needs total_examples or total_words (e.g. total_examples=model.corpus_count) "
                              "to schedule the learning rate")
         check_between(self._params)
-        if np.any(np.asarray(self.wv.vectors_lockf) != 1.0):
-            raise ValueError("vectors_lockf other than 1.0 (locked or slowed rows) is not supported by cyw2v's "
-                             "engine; reset it with model.wv.vectors_lockf = np.ones(1, np.float32)")
         epochs = self.epochs if epochs is None else check("epochs", epochs)
         start_alpha = self.alpha if start_alpha is None else check("alpha", start_alpha, "start_alpha")
         end_alpha = self.min_alpha if end_alpha is None else check("min_alpha", end_alpha, "end_alpha")
@@ -315,11 +312,13 @@ class Word2Vec(ModelPersistence, Scoring):
         return total.kept, total.raw
 
     def _trainer(self, compute_loss: bool, max_sentence: Optional[int] = None) -> Trainer:
-        """A trainer over this model's parameters, vocabulary and (padded) weights; arrays
-        the user replaced are copied into storage first and their views published."""
+        """A trainer over this model's parameters, vocabulary, (padded) weights and
+        ``wv.vectors_lockf``; arrays the user replaced are copied into storage first and
+        their views published."""
         if len(self.vocab) == 0:
             raise RuntimeError("the model has no vocabulary: call build_vocab first")
-        engine_weights, replaced = self._weights.for_training({name: self._published(name) for name in MATRICES})
+        engine_weights, replaced = self._weights.for_training({name: self._published(name) for name in MATRICES},
+                                                              self.wv.vectors_lockf)
         self._publish(replaced)
         return Trainer(self._params, self.vocab, engine_weights, compute_loss, max_sentence)
 

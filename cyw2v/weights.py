@@ -10,7 +10,7 @@ every update adds multiples of rows whose padding is zero. Users see rows x d vi
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -63,12 +63,15 @@ class Weights:
         self.storage[name] = storage
         return storage[:, :d]
 
-    def for_training(self, published: Mapping[str, np.ndarray]) -> Tuple[SimpleNamespace, Dict[str, np.ndarray]]:
-        """(the engine's matrices, the views to publish in place of replaced arrays).
+    def for_training(self, published: Mapping[str, np.ndarray], lockf: Any = None
+                     ) -> Tuple[SimpleNamespace, Dict[str, np.ndarray]]:
+        """(the engine's matrices and ``lockf`` factors, the views to publish in place of
+        replaced arrays).
 
         A published array that is not the view of its storage (the user assigned another
         array, or it was memory-mapped on load) is copied into new storage, converting to
-        float32; a wrong width is a ValueError.
+        float32; a wrong width is a ValueError. ``lockf`` is ``wv.vectors_lockf`` (see
+        :func:`lock_factors`).
         """
         replaced: Dict[str, np.ndarray] = {}
         for name in MATRICES:
@@ -81,8 +84,29 @@ class Weights:
                 raise ValueError(f"{'wv.vectors' if name == 'vectors' else name} has shape "
                                  f"{array.shape}; expected (rows, vector_size={self.vector_size})")
             replaced[name] = self.adopt(name, array)   # the copy into storage converts to float32
-        engine = SimpleNamespace(**{ENGINE_NAMES[name]: self.storage[name] for name in MATRICES})
+        engine = SimpleNamespace(**{ENGINE_NAMES[name]: self.storage[name] for name in MATRICES},
+                                 lockf=lock_factors(lockf, self.storage["vectors"].shape[0]))
         return engine, replaced
+
+
+def lock_factors(lockf: Any, rows: int) -> Optional[np.ndarray]:
+    """gensim's ``wv.vectors_lockf`` as the engine takes it: None when it is None or all ones
+    (the engine then trains without factors, at full speed), else its float32 factors, one
+    for every row or ``rows`` of them; another length or a non-finite factor is a ValueError."""
+    if lockf is None:
+        return None
+    try:
+        factors = np.asarray(lockf, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"wv.vectors_lockf must be an array of numbers, not {type(lockf).__name__}") from None
+    if factors.ndim > 1 or factors.size not in (1, rows):
+        raise ValueError(f"wv.vectors_lockf has shape {factors.shape}; expected 1 factor or one per word "
+                         f"(len(wv) = {rows})")
+    if not np.all(np.isfinite(factors)):
+        raise ValueError("wv.vectors_lockf must be finite")
+    if np.all(factors == 1.0):
+        return None
+    return np.ascontiguousarray(factors.reshape(-1))
 
 
 def _padded_zeros(rows: int, d: int) -> np.ndarray:

@@ -16,6 +16,8 @@ from cyw2v.vocab import alias_table, huffman, keep_thresholds, noise_distributio
 V, D = 7, 5
 COUNTS = np.array([40, 25, 14, 9, 6, 4, 2], dtype=np.int64)
 ATOL = 2e-6
+#: Per-row factors on the input rows' steps (gensim's vectors_lockf): locked, halved, free.
+LOCKF = np.array([0.0, 0.5, 1.0, 0.5, 0.0, 1.0, 0.5], dtype=np.float32)
 #: Every compiled variant of the engine this CPU runs (baseline, AVX2, AVX-512) is tested.
 KERNELS = available_kernels()
 
@@ -41,7 +43,7 @@ def old_engine(kernel, syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code
 
 
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
-                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1):
+                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1, lockf=None):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1neg = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1 = (rng.standard_normal((V - 1, D)) * scale).astype(np.float32)
@@ -50,7 +52,7 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
     off, code, point = huffman(COUNTS)
     keep = keep_thresholds(COUNTS, 0.0)
     engine = kernel.Engine(
-        SimpleNamespace(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1softmax=syn1sm),
+        SimpleNamespace(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1softmax=syn1sm, lockf=lockf),
         engine_tables(keep, prob, alias, off, code, point),
         engine_config(sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
                       negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
@@ -112,6 +114,12 @@ def ref_objectives(ref, H, targets, mask, alpha, negs, paths, cfg):
     return gH, loss
 
 
+def input_factors(cfg):
+    """The factor on each input row's step: cfg["lockf"], or all ones."""
+    lockf = cfg.get("lockf")
+    return np.ones(V) if lockf is None else np.broadcast_to(np.asarray(lockf, np.float64), (V,))
+
+
 def ref_block(ref, sentence, first, wins, alpha, negs, paths, cfg):
     """Skip-gram context combining: centres first .. first + len(wins) - 1 as one block."""
     centres = range(first, first + len(wins))
@@ -125,8 +133,9 @@ def ref_block(ref, sentence, first, wins, alpha, negs, paths, cfg):
     H = ref["syn0"][ctx].copy()
     gH, loss = ref_objectives(ref, H, [sentence[i] for i in centres],
                               np.array(mask, dtype=np.float64), alpha, negs, paths, cfg)
+    lockf = input_factors(cfg)
     for j, c in enumerate(ctx):
-        ref["syn0"][c] += gH[j]
+        ref["syn0"][c] += lockf[c] * gH[j]
     return loss
 
 
@@ -135,18 +144,19 @@ def ref_window(ref, sentence, i, win, alpha, negs, paths, cfg):
     ctx = [sentence[j] for j in range(lo, hi) if j != i]
     centre = sentence[i]
     syn0 = ref["syn0"]
+    lockf = input_factors(cfg)
     loss = 0.0
     if cfg["sg"] and not cfg["batch_window"]:
         for c in ctx:
             gH, l = ref_objectives(ref, syn0[c][None, :].copy(), [centre], np.ones((1, 1)), alpha,
                                    negs, paths, cfg)
-            syn0[c] += gH[0]
+            syn0[c] += lockf[c] * gH[0]
             loss += l
     elif cfg["sg"]:
         H = syn0[ctx].copy()
         gH, loss = ref_objectives(ref, H, [centre], np.ones((len(ctx), 1)), alpha, negs, paths, cfg)
         for j, c in enumerate(ctx):
-            syn0[c] += gH[j]
+            syn0[c] += lockf[c] * gH[j]
     else:
         h = syn0[ctx].sum(axis=0)
         if cfg["cbow_mean"]:
@@ -154,7 +164,7 @@ def ref_window(ref, sentence, i, win, alpha, negs, paths, cfg):
         gH, loss = ref_objectives(ref, h[None, :], [centre], np.ones((1, 1)), alpha, negs, paths, cfg)
         g = gH[0] if cfg["cbow_mean"] else gH[0] / len(ctx)
         for c in ctx:
-            syn0[c] += g
+            syn0[c] += lockf[c] * g
     return loss
 
 
@@ -168,9 +178,25 @@ OBJECTIVES = [dict(negative=3, hs=0, softmax=0), dict(negative=0, hs=1, softmax=
 @pytest.mark.parametrize("arch,objective", list(itertools.product(ARCHS, OBJECTIVES)),
                          ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
 def test_one_window_matches_numpy(arch, objective, kernel):
-    cfg = {**arch, **objective}
+    check_windows({**arch, **objective}, KERNELS[kernel])
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("arch,objective", list(itertools.product(ARCHS, OBJECTIVES)),
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_lockf_scales_the_input_rows_steps(arch, objective, kernel):
+    """gensim's vectors_lockf: input row r moves by lockf[r] times its step (0: locked),
+    the output rows as without it."""
+    initial = make_engine(np.random.default_rng(42))[1]["syn0"].copy()
+    syn0 = check_windows({**arch, **objective, "lockf": LOCKF}, KERNELS[kernel])
+    np.testing.assert_array_equal(syn0[LOCKF == 0], initial[LOCKF == 0])
+    assert np.all(np.any(syn0[LOCKF != 0] != initial[LOCKF != 0], axis=1))
+
+
+def check_windows(cfg, kernel):
+    """Train six windows against the reference; returns the engine's syn0."""
     rng = np.random.default_rng(42)
-    engine, arrays, ref, paths = make_engine(rng, kernel=KERNELS[kernel], **cfg)
+    engine, arrays, ref, paths = make_engine(rng, kernel=kernel, **cfg)
     sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5], dtype=np.int32)
     for i, win, seed in [(3, 3, 11), (0, 2, 12), (7, 1, 13), (4, 3, 14), (5, 3, 15), (2, 3, 16)]:
         alpha = 0.05
@@ -183,14 +209,17 @@ def test_one_window_matches_numpy(arch, objective, kernel):
     if cfg["negative"]:  # last window: centre 2, 5 contexts; pairs draw fresh noise per context
         per_window = 5 if (cfg["sg"] and not cfg["batch_window"]) else 1
         assert len(negs) == cfg["negative"] * per_window
+    return arrays["syn0"]
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
-def test_combined_windows_match_numpy(objective, kernel):
+@pytest.mark.parametrize("lockf", [None, LOCKF], ids=["", "lockf"])
+def test_combined_windows_match_numpy(objective, kernel, lockf):
     """Context combining: several centres' windows as one block, each context row predicting
-    the centres whose window holds it, one shared draw of negatives weighted per pair."""
-    cfg = dict(sg=1, batch_window=1, cbow_mean=1, **objective)
+    the centres whose window holds it, one shared draw of negatives weighted per pair (and
+    each row's step times its lockf)."""
+    cfg = dict(sg=1, batch_window=1, cbow_mean=1, lockf=lockf, **objective)
     engine, arrays, ref, paths = make_engine(np.random.default_rng(8), kernel=KERNELS[kernel],
                                              combine=4, **cfg)
     sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5, 3, 1], dtype=np.int32)
@@ -218,6 +247,38 @@ def test_one_centre_block_is_the_window():
         results.append(arrays)
     for name in results[0]:
         np.testing.assert_array_equal(results[0][name], results[1][name], err_msg=name)
+
+
+@pytest.mark.parametrize("cfg", [dict(sg=1, batch_window=0, negative=3), dict(sg=1, negative=2, hs=1, combine=3),
+                                 dict(sg=0, hs=1), dict(sg=0, cbow_mean=0, negative=3)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_lockf_of_ones_and_a_scalar_train_as_expected(cfg, kernel):
+    """lockf of ones trains bit for bit as none (1 * step is exact), one value applies to
+    every row, and lockf 0 everywhere leaves syn0 unchanged while the output rows train."""
+    words = np.random.default_rng(3).integers(0, V, 400).astype(np.int32)
+    ends = np.array([150, 151, 400], dtype=np.int64)
+    results = {}
+    for name, lockf in [("none", None), ("empty", np.empty(0, np.float32)), ("ones", np.ones(V, np.float32)),
+                        ("half", np.float32([0.5])), ("halves", np.full(V, 0.5, np.float32)),
+                        ("zero", np.zeros(1, np.float32))]:
+        engine, arrays, _, _ = make_engine(np.random.default_rng(9), kernel=KERNELS[kernel], scale=0.3,
+                                           lockf=lockf, **cfg)
+        engine.train_job(words, ends, 0.05, 0.01, 77)
+        results[name] = arrays
+    initial = make_engine(np.random.default_rng(9), scale=0.3)[1]
+    for name in results["none"]:
+        for same in ("empty", "ones"):
+            np.testing.assert_array_equal(results[same][name], results["none"][name], err_msg=f"{same} {name}")
+        np.testing.assert_array_equal(results["half"][name], results["halves"][name], err_msg=name)
+    np.testing.assert_array_equal(results["zero"]["syn0"], initial["syn0"])
+    assert not np.array_equal(results["zero"]["syn1neg" if cfg.get("negative") else "syn1"],
+                              initial["syn1neg" if cfg.get("negative") else "syn1"])
+
+
+def test_engine_rejects_a_lockf_of_another_length():
+    with pytest.raises(ValueError, match="lockf has 3 entries; expected 1 or V=7"):
+        make_engine(np.random.default_rng(0), negative=2, lockf=np.ones(3, np.float32))
 
 
 def test_block_rejects_bad_requests():

@@ -182,6 +182,61 @@ def test_replaced_matrices_are_copied_into_padded_storage():
         m.train(TOY, total_examples=len(TOY))
 
 
+@pytest.mark.parametrize("cfg", [dict(sg=1), dict(sg=1, batch_window=False), dict(sg=1, combine_windows=4),
+                                 dict(sg=0), dict(sg=0, cbow_mean=0, hs=1, negative=0)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_vectors_lockf_locks_and_scales_input_rows(cfg):
+    """gensim's wv.vectors_lockf: rows with factor 0 keep their values (with two workers too),
+    the others train, one value applies to every row, and another length is refused."""
+    m = Word2Vec(**small(workers=2, **cfg)).build_vocab(TOY)
+    locked = [m.wv.key_to_index[w] for w in ("the", "cat", "fox")]
+    m.wv.vectors_lockf = np.ones(len(m.wv), dtype=np.float32)
+    m.wv.vectors_lockf[locked] = 0.0
+    before = m.wv.vectors.copy()
+    m.train(TOY, total_examples=len(TOY))
+    free = np.setdiff1d(np.arange(len(m.wv)), locked)
+    assert np.array_equal(m.wv.vectors[locked], before[locked])
+    assert np.all(np.any(m.wv.vectors[free] != before[free], axis=1))
+    m.wv.vectors_lockf = np.zeros(1, dtype=np.float32)   # one factor: every row locked
+    before, output = m.wv.vectors.copy(), (m.syn1 if m.hs else m.syn1neg).copy()
+    m.train(TOY, total_examples=len(TOY))
+    assert np.array_equal(m.wv.vectors, before)
+    assert not np.array_equal(m.syn1 if m.hs else m.syn1neg, output)   # the output rows still train
+    m.wv.vectors_lockf = np.ones(3, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"wv.vectors_lockf has shape \(3,\)"):
+        m.train(TOY, total_examples=len(TOY))
+
+
+def test_a_scalar_vectors_lockf_scales_every_step():
+    """One factor of 0.5 trains as 0.5 for every row, and a lockf of ones as none (bit for bit)."""
+    V = len({word for sentence in TOY for word in sentence})
+    lockfs = {"default": None, "one": np.ones(1), "ones": np.ones(V, np.float32), "half": [0.5],
+              "halves": np.full(V, 0.5, np.float32)}
+    runs = {}
+    for name, lockf in lockfs.items():
+        m = Word2Vec(**small()).build_vocab(TOY)
+        if lockf is not None:
+            m.wv.vectors_lockf = lockf
+        m.train(TOY, total_examples=len(TOY))
+        runs[name] = m.wv.vectors
+    assert np.array_equal(runs["one"], runs["default"]) and np.array_equal(runs["ones"], runs["default"])
+    assert np.array_equal(runs["half"], runs["halves"])
+    assert not np.allclose(runs["half"], runs["default"], atol=1e-4)
+
+
+def test_a_vocabulary_update_resets_vectors_lockf():
+    """build_vocab makes a new wv, whose vectors_lockf is all ones again: a lockf sized for the
+    old vocabulary would not fit (gensim's test_load_old_model* train on after an update)."""
+    m = Word2Vec(TOY, **small())
+    m.wv.vectors_lockf = np.zeros(len(m.wv), np.float32)
+    new = [["new", "words", "here", "the"]] * 5
+    m.build_vocab(new, update=True)
+    assert np.array_equal(m.wv.vectors_lockf, np.ones(1))
+    before = m.wv.vectors.copy()
+    m.train(new, total_examples=len(new))
+    assert not np.array_equal(m.wv.vectors[m.wv.key_to_index["the"]], before[m.wv.key_to_index["the"]])
+
+
 def test_fit_returns_self_and_trains():
     m = Word2Vec(**small())
     before = None

@@ -5,9 +5,6 @@ Keys are ``file::Class::test``; values say why. An unexpected failure, or an exp
 that passes, fails ``test_gensim_suite.py``.
 """
 EXPECTED_FAILURES = {
-    "test_word2vec.py::TestWord2VecModel::test_locking":
-        "vectors_lockf other than 1.0 is refused with a ValueError: the engine has no per-row factor on the "
-        "input-row update yet, and restoring locked rows afterwards would not be exact under Hogwild",
     "test_word2vec.py::TestWord2VecModel::test_build_vocab_warning":
         "a sentence that is a str raises TypeError (gensim logs a warning and trains on its characters)",
     "test_word2vec.py::TestWord2VecModel::test_train_with_explicit_param":
