@@ -88,6 +88,7 @@ class Round:
     sync_s: float             # the rest of the round's wall time: apply, extract, transfer, reduce, scheduling
     rows: int                 # rows merged (all matrices)
     bytes_moved: int
+    worker_words: Dict[str, int] = field(default_factory=dict)   # raw words each replica trained
     per_worker: Dict[str, float] = field(default_factory=dict)   # words/s of each replica
 
 
@@ -245,7 +246,7 @@ class DaskWord2Vec:
                     if replicas is not None:
                         replicas.close()
                     replicas = None
-                    self.rounds = [r for r in self.rounds if r.epoch < epoch]
+                    self.rounds = [r for r in self.rounds if r.epoch <= epoch]   # Round.epoch counts from 1
                     if self.restarts > self.options["max_retries"]:
                         raise RuntimeError(f"training failed: {exc}; gave up after max_retries="
                                            f"{self.options['max_retries']} restarts") from exc
@@ -337,6 +338,7 @@ class DaskWord2Vec:
         d, K = self._params["vector_size"], len(replicas.addresses)
         record = Round(epoch + 1, r + 1, words, compute, max(now - t_last - compute, 0.0),
                        sum(b - a for a, b in ranges.values()), bytes_moved(ranges, d, K),
+                       {a: i["raw"] for a, i in zip(replicas.addresses, results)},
                        {a: i["raw"] / max(i["compute_s"], 1e-9) for a, i in zip(replicas.addresses, results)})
         self.rounds.append(record)
         epoch_stats["raw"] += words

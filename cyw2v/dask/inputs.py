@@ -182,7 +182,8 @@ def _checked_partition(part: Any) -> list:
 
 
 def _dataframe_bag(frame: Any, column: Optional[str], tokenizer: Callable[[str], List[str]]) -> Any:
-    if hasattr(frame, "columns"):   # a dataframe: one text column
+    import dask.dataframe as dd
+    if isinstance(frame, dd.DataFrame):   # one of its columns holds the text
         columns = list(frame.columns)
         if column is None:
             if len(columns) != 1:
