@@ -306,10 +306,14 @@ def _configure_logging(args: argparse.Namespace, bar: bool) -> None:
 
 
 def train_model(corpus: str, params: Dict[str, Any], progress: bool,
-                out: Optional[TextIO] = None) -> Any:
+                out: Optional[TextIO] = None, dask: Optional[str] = None) -> Any:
     """Train a Word2Vec on the file ``corpus`` (plain: ``corpus_file``, fastest; .gz/.bz2:
-    streamed with LineSentence) and print a one-line summary to ``out``."""
+    streamed with LineSentence) and print a one-line summary to ``out``; with ``dask`` (a
+    scheduler address or local:N) a DaskWord2Vec on that cluster."""
     _check_readable(corpus)
+    if dask:
+        from .dask.driver import train_on_dask
+        return train_on_dask(dask, corpus, params, progress, out or sys.stdout)
     model = Word2Vec(progress=progress, **params)
     t0 = time.perf_counter()
     if corpus.endswith((".gz", ".bz2")):
@@ -341,7 +345,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             _check_writable_target(target)
     bar = _use_bar(args)
     _configure_logging(args, bar)
-    model = train_model(args.corpus, _training_params(args), bar)
+    model = train_model(args.corpus, _training_params(args), bar, dask=args.dask)
     if args.output:
         save_vectors(model.wv, args.output, fmt)
         print(f"wrote {args.output} ({len(model.wv):,} x {model.vector_size}, {fmt})")
@@ -530,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--to", choices=FORMATS, default=None, help="format of -o (default: from the suffix, else text)")
     t.add_argument("--save-model", metavar="MODEL", help="also save the full native model (to resume training)")
     add_training_options(t)
+    t.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for a "
+                        "LocalCluster of N workers (needs cyw2v[dask])")
     progress_options(t)
     t.set_defaults(func=cmd_train, parser=t)
 

@@ -156,6 +156,34 @@ def test_a_client_without_workers_is_clear():
             DaskWord2Vec(c, **SMALL).fit(bag())
 
 
+def test_command_line_trains_on_the_cluster(client, tmp_path, capsys):
+    from cyw2v.cli import main
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in CORPUS) + "\n")
+    out = str(tmp_path / "v.txt")
+    assert main(["train", str(corpus), "-o", out, "--dim", "8", "--min-count", "1", "--epochs", "1", "-q",
+                 "--dask", client.scheduler.address]) == 0
+    assert "with 2 Dask workers" in capsys.readouterr().out
+    assert main(["train", str(corpus), "-o", out, "--dask", "local:zero", "-q"]) == 1
+
+
+def test_readme_example_trains_on_a_local_cluster_of_two(tmp_path):
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    section = readme.split("## Distributed training on Dask", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "LocalCluster(n_workers=2" in code
+    (tmp_path / "example.py").write_text(code)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "sync took" in done.stdout
+    assert len(Word2Vec.load(str(tmp_path / "dask.cyw2v")).wv) > 10000
+
+
 def test_killed_worker_resumes_from_the_checkpoint(client, single_node_quality, caplog):
     """Kill one worker process at epoch 2, round 1: the replicas are re-created on the workers
     left and epoch 2 restarts from epoch 1's checkpoint."""

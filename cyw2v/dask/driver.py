@@ -385,4 +385,42 @@ class DaskWord2Vec:
         return sum(r.sync_s for r in self.rounds) / wall if wall else 0.0
 
 
+def train_on_dask(address: str, corpus: str, params: Dict[str, Any], progress: bool, out: Any) -> DaskWord2Vec:
+    """``cyw2v train --dask``: a DaskWord2Vec on the cluster at ``address`` (``local:N``: a
+    LocalCluster of N worker processes sharing this machine's cores) trained on the file
+    ``corpus`` (plain text: read by the workers in byte ranges; .gz/.bz2: a bag of its lines)."""
+    from distributed import Client, LocalCluster
+    logging.getLogger("distributed").setLevel(logging.ERROR)   # the command reports; Dask's chatter is noise here
+    cluster = None
+    if address.startswith("local:"):
+        n = address[len("local:"):]
+        if not n.isdigit() or int(n) < 1:
+            raise ValueError(f"--dask local:N needs a positive number of workers, got {address!r}")
+        cores = os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=max(1, cores // int(n)), processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        client = Client(address, timeout="30s")
+    try:
+        if corpus.endswith((".gz", ".bz2")):
+            import dask.bag as db
+            data: Any = db.read_text(corpus).map(str.split)
+        else:
+            data = [os.path.abspath(corpus)]
+        t0 = time.perf_counter()
+        model = DaskWord2Vec(client, progress=progress, **params).fit(data)
+        seconds = time.perf_counter() - t0
+        words = model.corpus_total_words * model.epochs
+        print(f"trained {'skip-gram' if model.sg else 'CBOW'} on {model.corpus_total_words:,} words x "
+              f"{model.epochs} epochs with {len(client.nthreads())} Dask workers in {seconds:.1f}s "
+              f"({words / max(seconds, 1e-9):,.0f} words/s; vocabulary {len(model.wv):,} words; "
+              f"sync {100 * model.sync_share:.0f}% of the rounds)", file=out, flush=True)
+        return model
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 DaskWord2Vec.__init__ = described(DaskWord2Vec.__init__, _SIGNATURE)  # type: ignore[method-assign]
