@@ -82,6 +82,12 @@ def test_every_architecture_and_objective(client, single_node_quality, sg, hs, n
     assert quality(model.wv) >= single_node_quality - 0.15, (quality(model.wv), single_node_quality)
 
 
+def test_sum_merge_trains(client, single_node_quality):
+    model = DaskWord2Vec(client, merge="sum", **SMALL).fit(bag())
+    assert model.get_params()["merge"] == "sum"
+    assert quality(model.wv) >= single_node_quality - 0.15
+
+
 def test_sync_epoch_baseline_and_callbacks(client):
     seen = []
 

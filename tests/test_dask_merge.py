@@ -18,13 +18,14 @@ def replicas(n):
     return [Replica(PARAMS, META, COUNTS, None, [], compute_loss=False) for _ in range(n)]
 
 
-def reference(base, trained):
-    """W_old + sum_k (W_k - W_old) / n_r, row by row, n_r = replicas whose row changed."""
+def reference(base, trained, rule="mean"):
+    """W_old + sum_k (W_k - W_old) / n_r, row by row, n_r = replicas whose row changed
+    (rule "sum": not divided)."""
     out = base.copy()
     for r in range(base.shape[0]):
         changed = [w[r] for w in trained if not np.array_equal(w[r], base[r])]
         if changed:
-            out[r] = base[r] + sum(w - base[r] for w in changed) / len(changed)
+            out[r] = base[r] + sum(w - base[r] for w in changed) / (len(changed) if rule == "mean" else 1)
     return out
 
 
@@ -36,8 +37,8 @@ def test_replicas_start_identical_from_the_seed():
     assert a.storage["syn1"].shape[0] == len(WORDS) - 1   # the Huffman inner nodes
 
 
-@pytest.mark.parametrize("slices", [1, 3])
-def test_merge_rule_matches_numpy_reference(slices):
+@pytest.mark.parametrize("slices,rule", [(1, "mean"), (3, "mean"), (2, "sum")])
+def test_merge_rule_matches_numpy_reference(slices, rule):
     reps = replicas(3)
     rng = np.random.default_rng(0)
     d = PARAMS["vector_size"]
@@ -51,11 +52,11 @@ def test_merge_rule_matches_numpy_reference(slices):
     trained = {name: [rep.storage[name][:, :d].copy() for rep in reps] for name in base}
     ranges = merge_ranges({name: w.shape[0] for name, w in reps[0].storage.items()}, None)
     payloads = [rep.extract(ranges, slices) for rep in reps]
-    merged = [merge_payloads([p[j] for p in payloads]) for j in range(slices)]
+    merged = [merge_payloads([p[j] for p in payloads], rule) for j in range(slices)]
     for rep in reps:
         rep.apply(merged)
     for name in base:
-        expected = reference(base[name], trained[name])
+        expected = reference(base[name], trained[name], rule)
         for rep in reps:
             np.testing.assert_allclose(rep.storage[name][:, :d], expected, rtol=1e-6, atol=1e-7)
             assert np.array_equal(rep.base[name], rep.storage[name][:, :d])

@@ -25,7 +25,7 @@ from ..training import Schedule, notify, progress_bar
 from ..weights import MATRICES, matrix_rows
 from . import replica
 from .inputs import source_of
-from .merge import Ranges, bytes_moved, hot_count, merge_ranges, payload_bytes
+from .merge import RULES, Ranges, bytes_moved, hot_count, merge_ranges, payload_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ class PathLike(Constraint):
 DASK_PARAMETERS = (
     Param("sync", "hot", Choice(("hot", "epoch")),
           "'hot': merge the hot rows every round and all rows at each epoch end; 'epoch': all rows once per epoch"),
+    Param("merge", "mean", Choice(RULES),
+          "'mean': a row's updates divided by the replicas that touched it; 'sum': every replica's whole update"),
     Param("sync_period", 1_000_000, Integer(1), "raw words each replica trains between merges"),
     Param("hot_rows", 1024, Integer(1), "rows of each matrix merged at round n: hot_rows * 2**tz(n)"),
     Param("max_retries", 3, Integer(0), "times training restarts from the checkpoint after losing a worker"),
@@ -67,8 +69,9 @@ _SIGNATURE = signature(leading=[("client", None, "Optional[distributed.Client]")
                        trailing=[("progress", False, "bool")]
                        + [(p.name, p.default, p.constraint.annotation) for p in DASK_PARAMETERS])
 
-#: A merge payload above this many bytes is reduce-scattered (each replica reduces 1/K of
-#: the rows); a smaller one is reduced by one replica, which costs fewer tasks.
+#: A merge whose one reducer would receive more than this many bytes ((K-1) payloads) is
+#: reduce-scattered (each replica reduces 1/K of the rows, K*K small tasks); a smaller one
+#: is reduced by one replica (3K+1 tasks).
 SCATTER_BYTES = 4 << 20
 #: Seconds between checks that the replicas' workers are still there.
 POLL_S = 0.25
@@ -306,7 +309,7 @@ class DaskWord2Vec:
                 ranges = merge_ranges(rows, None)
             elif opts["sync"] == "hot":
                 ranges = merge_ranges(rows, hot_count(r + 1, opts["hot_rows"]))
-            slices = K if payload_bytes(ranges, d) > SCATTER_BYTES else 1
+            slices = K if (K - 1) * payload_bytes(ranges, d) > SCATTER_BYTES else 1
             plan = replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, slices)
             steps = [replicas.submit(k, replica.step, replicas.run, k, merged, plan, after[k], name="train")
                      for k in range(K)]
@@ -314,7 +317,7 @@ class DaskWord2Vec:
             merged = []
             for j in range(slices if ranges else 0):
                 parts = [replicas.submit(k, operator.getitem, steps[k], 1 + j, name="payload") for k in range(K)]
-                merged.append(replicas.submit((j + r) % K, replica.reduce, *parts, name="merge"))
+                merged.append(replicas.submit((j + r) % K, replica.reduce, opts["merge"], *parts, name="merge"))
             pending.append((r, ranges, after, merged))
             if len(pending) == 2:   # the next round is queued before this one is waited for
                 t_last = self._complete(replicas, pending.popleft(), epoch, R, t_last, epoch_stats, bar)

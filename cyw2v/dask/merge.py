@@ -8,7 +8,9 @@ payload from replica k is ``D_k = W_k[rows] - B[rows]`` for the rows being merge
 *touched* by k when its ``D_k`` row is not all zero (rows a replica did not train are
 bit-identical to the base, so the test is exact). The merge is
 ``W <- B + sum_k D_k / n_r``, n_r the number of replicas that touched row r (rows touched by
-one replica keep its whole update, rows touched by none are unchanged).
+one replica keep its whole update, rows touched by none are unchanged). The rule ``"sum"``
+keeps every replica's whole update, ``W <- B + sum_k D_k``: what Hogwild threads do to one
+matrix, with the round as the delay.
 """
 from __future__ import annotations
 
@@ -60,21 +62,28 @@ def split_ranges(ranges: Ranges, parts: int) -> List[Ranges]:
     return out
 
 
-def merge_deltas(deltas: Sequence[np.ndarray]) -> np.ndarray:
-    """sum_k D_k / n_r for the replicas' deltas (each rows x d) of one matrix."""
+#: The merge rules: "mean" divides each row's summed update by the replicas that touched it.
+RULES = ("mean", "sum")
+
+
+def merge_deltas(deltas: Sequence[np.ndarray], rule: str = "mean") -> np.ndarray:
+    """sum_k D_k / n_r (rule "mean") or sum_k D_k ("sum") for the replicas' deltas (each
+    rows x d) of one matrix."""
     total = np.zeros_like(deltas[0])
     touched = np.zeros(deltas[0].shape[0], dtype=np.int32)
     for delta in deltas:
         total += delta
-        touched += delta.any(axis=1)
-    total /= np.maximum(touched, 1)[:, None].astype(total.dtype)
+        if rule == "mean":
+            touched += delta.any(axis=1)
+    if rule == "mean":
+        total /= np.maximum(touched, 1)[:, None].astype(total.dtype)
     return total
 
 
-def merge_payloads(payloads: Sequence[Payload]) -> Payload:
+def merge_payloads(payloads: Sequence[Payload], rule: str = "mean") -> Payload:
     """The merge of one slice from every replica (all with the same ranges)."""
     first = payloads[0]
-    return {name: (start, merge_deltas([p[name][1] for p in payloads])) for name, (start, _) in first.items()}
+    return {name: (start, merge_deltas([p[name][1] for p in payloads], rule)) for name, (start, _) in first.items()}
 
 
 def payload_bytes(ranges: Ranges, d: int) -> int:

@@ -169,9 +169,9 @@ def step(run: str, replica_no: int, merged: Sequence[Payload], plan: RoundPlan, 
     return (info, *payloads)
 
 
-def reduce(*payloads: Payload) -> Payload:
-    """One slice merged from every replica's payload."""
-    return merge_payloads(payloads)
+def reduce(rule: str, *payloads: Payload) -> Payload:
+    """One slice merged by ``rule`` from every replica's payload."""
+    return merge_payloads(payloads, rule)
 
 
 def finish(run: str, merged: Sequence[Payload], want_state: bool, after: Any) -> Optional[Dict[str, np.ndarray]]:
