@@ -83,7 +83,7 @@ def test_every_architecture_and_objective(client, single_node_quality, sg, hs, n
 
 
 def test_sum_merge_trains(client, single_node_quality):
-    model = DaskWord2Vec(client, merge="sum", **SMALL).fit(bag())
+    model = DaskWord2Vec(client, merge="sum", progress=True, **SMALL).fit(bag())   # with a tqdm bar
     assert model.get_params()["merge"] == "sum"
     assert quality(model.wv) >= single_node_quality - 0.15
 

@@ -94,6 +94,8 @@ class BagSource:
     kind: str = "bag"
 
     def count(self, client: Any, max_vocab_size: Optional[int]) -> CorpusScan:
+        # persisted first: the counting and the replicas read the same partitions, made once
+        self.bag = client.persist(self.bag)
         return client.compute(_tree_reduce(self.bag, _count_partition, max_vocab_size)).result()
 
     def shards(self, client: Any, replicas: int) -> List[List[Any]]:
