@@ -79,18 +79,20 @@ def median(xs):
 
 
 def quality_table(results: list) -> str:
-    rows = ["| config | K | sync | merge | seeds | analogy | WS-353 | SimLex | Δ analogy vs K=1 | Δ WS-353 vs K=1 "
-            "| train s |", "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| config | K | sync | merge | sync_period | seeds | analogy | WS-353 | SimLex | Δ analogy vs K=1 "
+            "| Δ WS-353 vs K=1 | train s |", "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     cells = {}
     for r in results:
-        if r["sync_period"] == SP and r["hot_rows"] == HR and r["epochs"] == EPOCHS:
-            cells.setdefault((r["config"], r["K"], r["sync"], r.get("merge", "mean")), []).append(r)
-    for (config, K, sync, merge), runs in sorted(cells.items()):
-        base = cells.get((config, 1, "single", "mean"), [])
+        if r["hot_rows"] == HR and r["epochs"] == EPOCHS:
+            period = r["sync_period"] if r["K"] > 1 else SP
+            cells.setdefault((r["config"], r["K"], r["sync"], r.get("merge", "mean"), period), []).append(r)
+    for (config, K, sync, merge, period), runs in sorted(cells.items()):
+        base = cells.get((config, 1, "single", "mean", SP), [])
         a, w, s = (median([x[m] for x in runs]) for m in ("analogy", "ws353", "simlex"))
         da = a - median([x["analogy"] for x in base]) if base else float("nan")
         dw = w - median([x["ws353"] for x in base]) if base else float("nan")
-        rows.append(f"| {config} | {K} | {sync} | {merge if K > 1 else '-'} | {len(runs)} | {100 * a:.2f} | {w:.3f} | {s:.3f} | "
+        rows.append(f"| {config} | {K} | {sync} | {merge if K > 1 else '-'} | "
+                    f"{f'{period:,}' if K > 1 else '-'} | {len(runs)} | {100 * a:.2f} | {w:.3f} | {s:.3f} | "
                     f"{100 * da:+.2f} | {dw:+.3f} | {median([x['train_s'] for x in runs]):.0f} |")
     return "\n".join(rows)
 
