@@ -130,7 +130,10 @@ def test_plain_text_files(client, tmp_path, single_node_quality):
 
 
 def test_saved_model_loads_and_trains_on(client, tmp_path):
-    model = DaskWord2Vec(client, **SMALL).fit(bag())
+    checkpoint = str(tmp_path / "checkpoint.cyw2v")
+    model = DaskWord2Vec(checkpoint=checkpoint, **SMALL).fit(bag())    # client=None: the current client
+    assert model.client is client
+    assert Word2Vec.load(checkpoint).epochs_trained == SMALL["epochs"]  # written at each epoch end
     path = str(tmp_path / "m.cyw2v")
     model.save(path)
     again = Word2Vec.load(path)
