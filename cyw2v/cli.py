@@ -15,17 +15,16 @@ import contextlib
 import inspect
 import logging
 import os
-import re
-import stat
 import sys
 import time
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
 from . import datasets
-from ._files import atomic_path, open_read
-from ._formats import KindError
+from ._files import atomic_path
+from ._formats import KindError, storable_key
 from ._gensim_pickle import looks_like_pickle
-from ._formats import storable_key
+from .cli_files import FORMATS, CLIError, check_readable, check_writable_target, guess_format, load_vectors, \
+    one_line, oserror_text, resolve_format, save_vectors, sniff_format, wrap_load
 from ._version import __version__
 from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
@@ -34,155 +33,14 @@ from .params import PARAMETERS, Flag, Param
 from .plot import plot_words
 
 
-FORMATS = ("text", "binary", "native")
-SUFFIX_FORMATS: Dict[str, str] = {
-    ".txt": "text", ".vec": "text", ".bin": "binary",
-    ".cyw2v": "native", ".npz": "native", ".kv": "native", ".model": "native",
-}
+#: The documented functions (docs/API.md, "Command line"); the file helpers live in cli_files.
+__all__ = ["main", "build_parser", "train_model", "guess_format", "sniff_format", "resolve_format",
+           "load_vectors", "save_vectors", "CLIError", "FORMATS"]
+
 DEMO_WORDS = ("king", "france", "computer")
 DEMO_ANALOGIES = (("man", "king", "woman"), ("france", "paris", "germany"))
 
 
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 1."""
-
-
-# ----------------------------------------------------------------------------- formats
-def guess_format(path: str) -> Optional[str]:
-    """Vector format implied by the file name's suffix, or None.
-
-    >>> guess_format("vectors.bin"), guess_format("a.vec.gz"), guess_format("m.cyw2v"), guess_format("x.dat")
-    ('binary', 'text', 'native', None)
-    """
-    root, ext = os.path.splitext(path.lower())
-    if ext in (".gz", ".bz2"):  # compressed word2vec files: vectors.txt.gz, vectors.bin.bz2
-        fmt = SUFFIX_FORMATS.get(os.path.splitext(root)[1])
-        return fmt if fmt in ("text", "binary") else None
-    return SUFFIX_FORMATS.get(ext)
-
-
-_HEADER = re.compile(rb"\A\s*(\d+)[ \t]+(\d+)[ \t]*\r?\n")
-
-
-def sniff_format(path: str) -> str:
-    """Vector format of an existing file, read from its first bytes (see module docstring)."""
-    with open_read(path, what="vector file") as fh:
-        head = fh.read(1 << 16)
-    if not head:
-        raise CLIError(f"{path}: file is empty")
-    match = _HEADER.match(head)
-    if not match:
-        return "native"
-    dim = int(match.group(2))
-    first = head[match.end():].split(b"\n", 1)[0]
-    try:
-        fields = first.decode("utf-8").split()
-        [float(v) for v in fields[1:]]
-    except ValueError:  # UnicodeDecodeError included
-        return "binary"
-    return "text" if len(fields) == dim + 1 else "binary"
-
-
-def resolve_format(path: str, given: Optional[str], must_exist: bool) -> str:
-    """The format named by the user, else the suffix's, else (existing files) the content's."""
-    if given:
-        return given
-    if must_exist:
-        _check_readable(path)
-        suffix_fmt = guess_format(path)
-        if suffix_fmt in ("text", "binary"):
-            return sniff_format(path)  # .bin holding text (or the reverse) still loads
-        return suffix_fmt or sniff_format(path)
-    fmt = guess_format(path)
-    if fmt is None:
-        raise CLIError(f"cannot tell the output format from {path!r}: use a .txt/.vec, .bin or .cyw2v "
-                       "name, or --to text|binary|native")
-    return fmt
-
-
-def load_vectors(path: str, fmt: Optional[str] = None, limit: Optional[int] = None) -> KeyedVectors:
-    """KeyedVectors from a word2vec text/binary file, a native KeyedVectors file or a native model."""
-    _check_readable(path)
-    fmt = resolve_format(path, fmt, must_exist=True)
-    if fmt in ("text", "binary"):
-        return _wrap_load(path, lambda: KeyedVectors.load_word2vec_format(path, binary=(fmt == "binary"),
-                                                                            limit=limit))
-    try:
-        kv = _wrap_load(path, lambda: KeyedVectors.load(path))
-    except CLIError as first:
-        try:
-            kv = _wrap_load(path, lambda: Word2Vec.load(path).wv)
-        except CLIError:
-            raise first from None
-    if not isinstance(kv, KeyedVectors):
-        kv = getattr(kv, "wv", kv)
-    return kv
-
-
-def _wrap_load(path: str, loader: Callable[[], Any], what: str = "a readable vector file") -> Any:
-    try:
-        return loader()
-    except OSError as exc:
-        raise CLIError(_oserror_text(exc, path)) from None
-    except (ValueError, KeyError, EOFError, UnicodeDecodeError) as exc:
-        raise CLIError(f"{path}: not {what} ({_one_line(exc)})") from None
-
-
-def save_vectors(kv: KeyedVectors, path: str, fmt: str) -> None:
-    """Write ``kv`` to ``path`` in ``fmt`` atomically (the savers write a temporary file, then rename)."""
-    _check_folder(path)
-    if fmt == "native":
-        kv.save(path)
-    else:
-        kv.save_word2vec_format(path, binary=(fmt == "binary"))
-
-
-def _check_readable(path: str) -> None:
-    """A regular file we may read (a FIFO would block open() and cannot be read twice)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise CLIError(_oserror_text(exc, path)) from None
-    if stat.S_ISDIR(mode):
-        raise CLIError(f"{path}: is a folder, not a file")
-    if not stat.S_ISREG(mode):
-        raise CLIError(f"{path}: not a regular file (a pipe, device or socket); give a file, which is "
-                       "read more than once")
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise CLIError(_oserror_text(exc, path)) from None
-
-
-def _check_folder(path: str) -> str:
-    """The folder ``path`` would be written in, which must exist."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CLIError(f"{path}: output folder {folder} does not exist")
-    return folder
-
-
-def _check_writable_target(path: str) -> None:
-    folder = _check_folder(path)
-    if os.path.isdir(path):
-        raise CLIError(f"{path}: is a folder, not a file")
-    if not os.access(folder, os.W_OK):
-        raise CLIError(f"{path}: output folder {folder} is not writable")
-
-
-def _oserror_text(exc: OSError, path: Optional[str] = None) -> str:
-    name = exc.filename if exc.filename is not None else path
-    reason = exc.strerror or _one_line(exc)
-    return f"{name}: {reason}" if name else reason
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    return " ".join(text.split()) or type(exc).__name__
-
-
-# ----------------------------------------------------------------------------- output
 def format_neighbours(results: Sequence[Tuple[str, float]]) -> str:
     """Rows of ``word  cosine``.
 
@@ -223,8 +81,8 @@ def evaluation_rows(kv: KeyedVectors, analogies: Optional[str], pairs: Sequence[
     use only the ``restrict_vocab`` most frequent words."""
     rows: List[Tuple[str, str, str]] = []
     if analogies:
-        _check_readable(analogies)
-        score, sections = _wrap_load(analogies, lambda: kv.evaluate_word_analogies(
+        check_readable(analogies)
+        score, sections = wrap_load(analogies, lambda: kv.evaluate_word_analogies(
             analogies, restrict_vocab=restrict_vocab), "an analogy file")
         counted = [_section_counts(s) for s in (sections or [])]
         total = [c for c in counted if c[0].lower().startswith("total")]
@@ -240,8 +98,8 @@ def evaluation_rows(kv: KeyedVectors, analogies: Optional[str], pairs: Sequence[
                 ok = sum(c[1] for c in group)
                 rows.append((label, f"{ok / n:.4f}", f"{ok}/{n} correct"))
     for path in pairs:
-        _check_readable(path)
-        pearson, spearman, oov_pct = _wrap_load(path, lambda: kv.evaluate_word_pairs(
+        check_readable(path)
+        pearson, spearman, oov_pct = wrap_load(path, lambda: kv.evaluate_word_pairs(
             path, restrict_vocab=restrict_vocab), "a usable word-pair file")
         rows.append((f"pairs: {os.path.basename(path)}", f"{_first(spearman):.4f}",
                      f"Spearman; Pearson {_first(pearson):.4f}; {float(oov_pct):.1f}% pairs OOV"))
@@ -319,11 +177,16 @@ def _configure_logging(args: argparse.Namespace, bar: bool) -> None:
 
 
 def train_model(corpus: str, params: Dict[str, Any], progress: bool,
-                out: Optional[TextIO] = None, check: Optional[Callable[[Any], None]] = None) -> Any:
+                out: Optional[TextIO] = None, check: Optional[Callable[[Any], None]] = None,
+                dask: Optional[str] = None) -> Any:
     """Train a Word2Vec on the file ``corpus`` (plain: ``corpus_file``, fastest; .gz/.bz2:
     streamed with LineSentence) and print a one-line summary to ``out``. ``check(model)``
-    runs between the vocabulary and the training (to refuse what could not be saved)."""
-    _check_readable(corpus)
+    runs between the vocabulary and the training (to refuse what could not be saved); with
+    ``dask`` (a scheduler address or local:N) a DaskWord2Vec trains on that cluster."""
+    check_readable(corpus)
+    if dask:
+        from .dask.driver import train_on_dask
+        return train_on_dask(dask, corpus, params, progress, out or sys.stdout)
     model = Word2Vec(progress=progress, **params)
     t0 = time.perf_counter()
     if corpus.endswith((".gz", ".bz2")):
@@ -356,11 +219,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                                         or "text")
     for target in (args.output, args.save_model):
         if target:
-            _check_writable_target(target)
+            check_writable_target(target)
     bar = _use_bar(args)
     _configure_logging(args, bar)
     model = train_model(args.corpus, _training_params(args), bar,
-                        check=_storable_vocabulary(fmt) if args.output else None)
+                        check=_storable_vocabulary(fmt) if args.output else None, dask=args.dask)
     if args.output:
         save_vectors(model.wv, args.output, fmt)
         print(f"wrote {args.output} ({len(model.wv):,} x {model.vector_size}, {fmt})")
@@ -397,7 +260,7 @@ def _query_loop(prompt: str, handle: Callable[[List[str]], None], stdin: TextIO 
         try:
             handle(line.split())
         except KeyError as exc:
-            print(_one_line(exc), flush=True)
+            print(one_line(exc), flush=True)
         sys.stdout.flush()
 
 
@@ -451,7 +314,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     src_fmt = resolve_format(args.input, args.from_, must_exist=True)
     dst_fmt = resolve_format(args.output, args.to, must_exist=False)
-    _check_writable_target(args.output)
+    check_writable_target(args.output)
     if src_fmt == dst_fmt == "native" and args.limit is None and looks_like_pickle(args.input):
         # a gensim model becomes a native model (training can continue); gensim vectors fall through
         try:
@@ -459,7 +322,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         except KindError:
             pass
         except (ValueError, OSError) as exc:
-            raise CLIError(f"{args.input}: not a readable gensim model ({_one_line(exc)})") from None
+            raise CLIError(f"{args.input}: not a readable gensim model ({one_line(exc)})") from None
         else:
             model.save(args.output)
             print(f"wrote {args.output} (model, {len(model.wv):,} x {model.vector_size}, gensim -> native)")
@@ -506,7 +369,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    _check_writable_target(args.output)
+    check_writable_target(args.output)
     kv = load_vectors(args.vectors, args.format, args.limit)
     # matplotlib writes by name, not atomically; the temporary name keeps the suffix it reads
     with atomic_path(args.output, suffix=os.path.splitext(args.output)[1]) as tmp:
@@ -575,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--to", choices=FORMATS, default=None, help="format of -o (default: from the suffix, else text)")
     t.add_argument("--save-model", metavar="MODEL", help="also save the full native model (to resume training)")
     add_training_options(t)
+    t.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for a "
+                        "LocalCluster of N workers (needs cyw2v[dask])")
     progress_options(t)
     t.set_defaults(func=cmd_train, parser=t)
 
@@ -671,19 +537,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sys.stdout = open(os.devnull, "w")
         return 1
     except CLIError as exc:
-        _err(prog, _one_line(exc))
+        _err(prog, one_line(exc))
     except OSError as exc:
-        _err(prog, _oserror_text(exc))
+        _err(prog, oserror_text(exc))
     except KeyError as exc:
-        _err(prog, _one_line(exc))
+        _err(prog, one_line(exc))
     except ImportError as exc:
-        _err(prog, _one_line(exc))
+        _err(prog, one_line(exc))
     except (ValueError, TypeError, RuntimeError) as exc:
-        _err(prog, _one_line(exc))
+        _err(prog, one_line(exc))
     except MemoryError:
         _err(prog, "out of memory")
     except Exception as exc:  # noqa: BLE001 - never a traceback: one line naming the error
-        _err(prog, f"{type(exc).__name__}: {_one_line(exc)}")
+        _err(prog, f"{type(exc).__name__}: {one_line(exc)}")
     return 1
 
 

@@ -8,6 +8,11 @@ dependency: put the type lower, or take it as a protocol). Relative imports are 
 package itself (``cyw2v/__init__``), as ``import cyw2v`` and ``from . import __version__`` do.
 ``importlib.import_module`` with a computed name (``_dispatch`` loading ``_core_avx2``) is
 not seen.
+
+A subpackage (``cyw2v/dask/``) is one entry of LAYERS, named by its folder, for what it
+imports from the rest of the package and what may import it; its own modules (``dask.merge``,
+...; ``dask`` is its ``__init__``) follow their own order in SUBLAYERS and may import
+nothing else of their outer layer.
 """
 import ast
 from pathlib import Path
@@ -26,11 +31,16 @@ LAYERS: List[List[str]] = [
     ["corpus", "keyedvectors", "params", "vocab", "weights"],
     ["training", "persistence"],
     ["model"],
-    ["io", "sklearn", "plot", "dask"],
+    ["io", "sklearn", "plot", "dask", "cli_files"],
     ["cli"],  # the commands use io, plot, model, ...
     ["__main__"],
     [INIT],  # the package's public names; nothing imports it
 ]
+
+#: Each subpackage's modules, lowest first (INIT: its __init__, which names its public API).
+SUBLAYERS: Dict[str, List[List[str]]] = {
+    "dask": [["merge"], ["inputs"], ["replica"], ["driver"], [INIT]],
+}
 
 #: (importer, imported) pairs allowed within one layer, each with its reason.
 SAME_LAYER_ALLOWED: Dict[tuple, str] = {
@@ -44,23 +54,41 @@ SAME_LAYER_ALLOWED: Dict[tuple, str] = {
 CLASS_MODULES = {"keyedvectors", "model", "vocab", "corpus", "sklearn", "params", "weights", "training"}
 
 
+def _module_name(path: Path) -> str:
+    """cyw2v/x.py -> x; cyw2v/dask/__init__.py -> dask; cyw2v/dask/merge.py -> dask.merge."""
+    rel = path.relative_to(ROOT)
+    if len(rel.parts) == 1:
+        return path.stem
+    return rel.parts[0] if path.stem == INIT else f"{rel.parts[0]}.{path.stem}"
+
+
+def _sources() -> List[Path]:
+    return sorted(ROOT.glob("*.py")) + sorted(p for sub in SUBLAYERS for p in (ROOT / sub).glob("*.py"))
+
+
 def package_modules() -> Set[str]:
-    """Names of the package's modules: its .py files and its compiled (.pyx) extensions."""
-    return {p.stem for p in ROOT.glob("*.py")} | {p.stem for p in ROOT.glob("*.pyx")}
+    """Names of the package's modules: its .py files (subpackages' as ``sub.name``) and its
+    compiled (.pyx) extensions."""
+    return {_module_name(p) for p in _sources()} | {p.stem for p in ROOT.glob("*.pyx")}
 
 
-def _resolve(node: ast.AST, modules: Set[str]) -> Set[str]:
-    """The package modules one import statement imports."""
+def _resolve(node: ast.AST, modules: Set[str], package: str = PACKAGE) -> Set[str]:
+    """The package modules one import statement imports; ``package`` is the importer's
+    package (``cyw2v`` or ``cyw2v.dask``), for relative imports."""
     found: Set[str] = set()
 
     def module_of(dotted: Optional[str]) -> Optional[str]:
-        """'cyw2v' -> __init__, 'cyw2v.x.y' -> x; None for other packages."""
+        """'cyw2v' -> __init__, 'cyw2v.x.y' -> x, 'cyw2v.dask.y' -> dask.y; None for other packages."""
         if dotted is None:
             return None
         parts = dotted.split(".")
         if parts[0] != PACKAGE:
             return None
-        return parts[1] if len(parts) > 1 else INIT
+        if len(parts) == 1:
+            return INIT
+        if parts[1] in SUBLAYERS:
+            return parts[1] if len(parts) == 2 else f"{parts[1]}.{parts[2]}"
+        return parts[1]
 
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -68,15 +96,21 @@ def _resolve(node: ast.AST, modules: Set[str]) -> Set[str]:
             if name is not None:
                 found.add(name)
     elif isinstance(node, ast.ImportFrom):
-        if node.level > 1:
+        depth = package.count(".") + 1
+        if node.level > depth:
             raise AssertionError(f"line {node.lineno}: import above the package (level {node.level})")
-        base = (PACKAGE + ("." + node.module if node.module else "")) if node.level == 1 else node.module
+        if node.level:
+            anchor = ".".join(package.split(".")[:depth - node.level + 1])
+            base = anchor + ("." + node.module if node.module else "")
+        else:
+            base = node.module
         name = module_of(base)
         if name is None:
             return found
-        if name == INIT:  # from . import x / from cyw2v import x: a submodule, or the package's name
+        if name == INIT or name in SUBLAYERS:  # from a package import x: a submodule, or the package's name
+            prefix = "" if name == INIT else name + "."
             for alias in node.names:
-                found.add(alias.name if alias.name in modules else INIT)
+                found.add(prefix + alias.name if prefix + alias.name in modules else name)
         else:
             found.add(name)
     return found
@@ -86,16 +120,18 @@ def import_graph() -> Dict[str, Set[str]]:
     """module -> the package modules it imports (compiled modules have no Python source)."""
     modules = package_modules()
     graph: Dict[str, Set[str]] = {}
-    for path in sorted(ROOT.glob("*.py")):
+    for path in _sources():
+        name = _module_name(path)
+        package = PACKAGE if "." not in name and path.parent == ROOT else f"{PACKAGE}.{name.split('.')[0]}"
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         edges: Set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                edges |= _resolve(node, modules)
+                edges |= _resolve(node, modules, package)
         unknown = edges - modules
         assert not unknown, f"{path.name} imports {sorted(unknown)}, which are not modules of {PACKAGE}"
-        edges.discard(path.stem)
-        graph[path.stem] = edges
+        edges.discard(name)
+        graph[name] = edges
     return graph
 
 
@@ -126,23 +162,44 @@ def find_cycle(graph: Dict[str, Set[str]]) -> Optional[List[str]]:
     return None
 
 
+def _levels() -> Dict[str, tuple]:
+    """module -> (its layer, its sublayer within a subpackage, 0 outside one)."""
+    level = {name: (i, 0) for i, layer in enumerate(LAYERS) for name in layer}
+    for sub, sublayers in SUBLAYERS.items():
+        for j, names in enumerate(sublayers):
+            for name in names:
+                level[sub if name == INIT else f"{sub}.{name}"] = (level[sub][0], j)
+    return level
+
+
+def _subpackage(name: str) -> Optional[str]:
+    head = name.split(".")[0]
+    return head if head in SUBLAYERS else None
+
+
 def layer_violations(graph: Dict[str, Set[str]]) -> List[str]:
-    level = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+    level = _levels()
     bad = []
     for importer, imported in sorted(graph.items()):
         for target in sorted(imported):
             if importer not in level or target not in level:
-                bad.append(f"{importer} imports {target}: place both in LAYERS")
+                bad.append(f"{importer} imports {target}: place both in LAYERS (or SUBLAYERS)")
                 continue
-            if level[target] < level[importer] or (importer, target) in SAME_LAYER_ALLOWED:
+            (li, si), (lt, st) = level[importer], level[target]
+            inside = _subpackage(importer) is not None and _subpackage(importer) == _subpackage(target)
+            if lt < li or (inside and st < si) or (importer, target) in SAME_LAYER_ALLOWED:
                 continue
-            how = "in its own layer" if level[target] == level[importer] else "in a higher layer"
-            bad.append(f"{importer} (L{level[importer]}) imports {target} (L{level[target]}), {how}")
+            how = "in its own layer" if level[target] == level[importer] or (lt == li and not inside) \
+                else "in a higher layer"
+            bad.append(f"{importer} (L{li}{'.' + str(si) if _subpackage(importer) else ''}) imports {target} "
+                       f"(L{lt}{'.' + str(st) if _subpackage(target) else ''}), {how}")
     return bad
 
 
 def test_every_module_has_a_layer():
     listed = [name for layer in LAYERS for name in layer]
+    listed += [f"{sub}.{name}" for sub, sublayers in SUBLAYERS.items() for names in sublayers
+               for name in names if name != INIT]
     assert len(listed) == len(set(listed)), "a module is listed in two layers"
     missing = sorted(package_modules() - set(listed))
     assert not missing, f"place these modules in LAYERS of tests/test_architecture.py: {missing}"
@@ -181,6 +238,31 @@ def test_checker_finds_a_cycle_and_an_upward_import():
         "_files (L0) imports _formats (L1), in a higher layer",
         "keyedvectors (L2) imports model (L4), in a higher layer",
     ]
+
+
+def test_subpackage_layers_are_checked():
+    graph = {"model": set(), "io": set(), "dask.merge": {"model"}, "dask.driver": {"dask.merge", "model"},
+             "dask": {"dask.driver"}, "dask.inputs": {"io", "dask.driver"}, "sklearn": {"dask.merge"},
+             "training": {"dask"}}
+    assert layer_violations(graph) == [
+        "dask.inputs (L5.1) imports dask.driver (L5.3), in a higher layer",
+        "dask.inputs (L5.1) imports io (L5), in its own layer",
+        "sklearn (L5) imports dask.merge (L5.0), in its own layer",
+        "training (L3) imports dask (L5.4), in a higher layer",
+    ]
+
+
+def test_resolution_inside_a_subpackage():
+    modules = {"model", "dask", "dask.merge", "dask.driver", INIT}
+    parse = lambda src: _resolve(ast.parse(src).body[0], modules, "cyw2v.dask")  # noqa: E731
+    assert parse("from .merge import x") == {"dask.merge"}
+    assert parse("from . import merge, driver") == {"dask.merge", "dask.driver"}
+    assert parse("from ..model import Word2Vec") == {"model"}
+    assert parse("from .. import model") == {"model"}
+    assert parse("import dask.bag") == set()              # the Dask library, not the subpackage
+    assert parse("from cyw2v.dask.merge import x") == {"dask.merge"}
+    with pytest.raises(AssertionError):
+        parse("from ...x import y")
 
 
 def test_resolution_of_relative_and_package_imports():

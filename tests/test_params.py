@@ -14,7 +14,8 @@ NAMES = [p.name for p in PARAMETERS]
 W2V_EXTRAS = {"sentences": None, "corpus_file": None, "trim_rule": None, "callbacks": (), "progress": False}
 TRANSFORMER_EXTRAS = {"tokenizer": None, "lowercase": True, "tfidf": False}
 #: The CLI train subcommand's own options (files, formats, display).
-CLI_EXTRAS = {"corpus", "output", "binary", "to", "save_model", "progress", "quiet", "func", "parser", "command"}
+CLI_EXTRAS = {"corpus", "output", "binary", "to", "save_model", "progress", "quiet", "func", "parser", "command",
+              "dask"}
 
 
 def test_word2vec_signature_is_the_table_in_gensim_order():

@@ -1,0 +1,98 @@
+"""The merge of replicas: which rows merge at which round, and the rule that merges them.
+
+Plain numpy, no Dask: the driver plans with it and the workers compute with it.
+
+A replica keeps, next to its training matrices W, a *base* B: every row's value at its last
+merge (the same on every replica, since a merge writes one value everywhere). A round's
+payload from replica k is ``D_k = W_k[rows] - B[rows]`` for the rows being merged; a row is
+*touched* by k when its ``D_k`` row is not all zero (rows a replica did not train are
+bit-identical to the base, so the test is exact). The merge is
+``W <- B + sum_k D_k / n_r``, n_r the number of replicas that touched row r (rows touched by
+one replica keep its whole update, rows touched by none are unchanged). The rule ``"sum"``
+keeps every replica's whole update, ``W <- B + sum_k D_k``: what Hogwild threads do to one
+matrix, with the round as the delay.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: rows [start, stop) of each matrix taking part in a merge
+Ranges = Dict[str, Tuple[int, int]]
+#: matrix name -> (first row, rows x d float32): a slice of a payload or of a merge
+Payload = Dict[str, Tuple[int, np.ndarray]]
+
+#: The matrix whose most used rows are its last: the Huffman inner nodes nearest the root.
+ROOT_LAST = "syn1"
+
+
+def trailing_zeros(n: int) -> int:
+    """tz(n): trailing zero bits of n >= 1."""
+    if n < 1:
+        raise ValueError(f"round numbers start at 1, got {n}")
+    return (n & -n).bit_length() - 1
+
+
+def hot_count(round_no: int, hot_rows: int) -> int:
+    """Rows merged at round ``round_no`` (1-based) of an epoch: hot_rows * 2**tz(n)
+    (pWord2Vec's schedule), before capping at a matrix's size."""
+    return hot_rows << trailing_zeros(round_no)
+
+
+def merge_ranges(rows: Mapping[str, int], count: Optional[int]) -> Ranges:
+    """The rows of each matrix (``rows``: name -> number of rows, 0 = absent) that merge when
+    the ``count`` most used ones do (None: all). Words are sorted by count, so these are
+    the first rows, except in ``syn1``, where the nodes nearest the root are the last (its
+    very last row, gensim's unused V-th, never changes, so it merges as untouched)."""
+    out: Ranges = {}
+    for name, n in rows.items():
+        if n == 0:
+            continue
+        k = n if count is None else min(count, n)
+        out[name] = (n - k, n) if name == ROOT_LAST else (0, k)
+    return out
+
+
+def split_ranges(ranges: Ranges, parts: int) -> List[Ranges]:
+    """``ranges`` cut into ``parts`` contiguous pieces per matrix (the reduce-scatter slices)."""
+    out: List[Ranges] = [{} for _ in range(parts)]
+    for name, (a, b) in ranges.items():
+        for j in range(parts):
+            out[j][name] = (a + (b - a) * j // parts, a + (b - a) * (j + 1) // parts)
+    return out
+
+
+#: The merge rules: "mean" divides each row's summed update by the replicas that touched it.
+RULES = ("mean", "sum")
+
+
+def merge_deltas(deltas: Sequence[np.ndarray], rule: str = "mean") -> np.ndarray:
+    """sum_k D_k / n_r (rule "mean") or sum_k D_k ("sum") for the replicas' deltas (each
+    rows x d) of one matrix."""
+    total = np.zeros_like(deltas[0])
+    touched = np.zeros(deltas[0].shape[0], dtype=np.int32)
+    for delta in deltas:
+        total += delta
+        if rule == "mean":
+            touched += delta.any(axis=1)
+    if rule == "mean":
+        total /= np.maximum(touched, 1)[:, None].astype(total.dtype)
+    return total
+
+
+def merge_payloads(payloads: Sequence[Payload], rule: str = "mean") -> Payload:
+    """The merge of one slice from every replica (all with the same ranges)."""
+    first = payloads[0]
+    return {name: (start, merge_deltas([p[name][1] for p in payloads], rule)) for name, (start, _) in first.items()}
+
+
+def payload_bytes(ranges: Ranges, d: int) -> int:
+    """Bytes of one replica's payload for ``ranges`` (float32 rows of d values)."""
+    return sum(b - a for a, b in ranges.values()) * d * 4
+
+
+def bytes_moved(ranges: Ranges, d: int, replicas: int) -> int:
+    """Bytes crossing the network in one merge: each replica sends the (K-1)/K of its payload
+    that others reduce, and fetches the (K-1)/K of the result they reduced: 2 (K-1) P."""
+    return 2 * (replicas - 1) * payload_bytes(ranges, d)

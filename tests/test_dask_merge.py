@@ -1,0 +1,102 @@
+"""cyw2v.dask's merge rule and hot-row schedule, on toy replicas (no cluster)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from cyw2v.dask.merge import (bytes_moved, hot_count, merge_payloads, merge_ranges, payload_bytes,  # noqa: E402
+                              split_ranges, trailing_zeros)
+from cyw2v.dask.replica import Replica  # noqa: E402
+
+WORDS = [f"w{i}" for i in range(12)]
+COUNTS = np.arange(120, 0, -10)        # sorted by count, as the vocabulary is
+META = {"index_to_key": WORDS, "corpus_count": 1, "corpus_total_words": int(COUNTS.sum()), "vocab_pruned": False}
+PARAMS = {"vector_size": 6, "min_count": 1, "workers": 1, "hs": 1, "negative": 3, "seed": 7}
+
+
+def replicas(n):
+    return [Replica(PARAMS, META, COUNTS, None, [], compute_loss=False) for _ in range(n)]
+
+
+def reference(base, trained, rule="mean"):
+    """W_old + sum_k (W_k - W_old) / n_r, row by row, n_r = replicas whose row changed
+    (rule "sum": not divided)."""
+    out = base.copy()
+    for r in range(base.shape[0]):
+        changed = [w[r] for w in trained if not np.array_equal(w[r], base[r])]
+        if changed:
+            out[r] = base[r] + sum(w - base[r] for w in changed) / (len(changed) if rule == "mean" else 1)
+    return out
+
+
+def test_replicas_start_identical_from_the_seed():
+    a, b = replicas(2)
+    assert set(a.storage) == {"vectors", "syn1neg", "syn1"}
+    for name in a.storage:
+        assert np.array_equal(a.storage[name], b.storage[name])
+    assert a.storage["syn1"].shape[0] == len(WORDS)   # gensim's V rows: the V - 1 Huffman inner nodes and one unused
+
+
+@pytest.mark.parametrize("slices,rule", [(1, "mean"), (3, "mean"), (2, "sum")])
+def test_merge_rule_matches_numpy_reference(slices, rule):
+    reps = replicas(3)
+    rng = np.random.default_rng(0)
+    d = PARAMS["vector_size"]
+    # rows touched by: none (0, 1), replica 0 only (2, 3), replicas 0 and 2 (4), all (the rest)
+    touched = {0: [2, 3, 4, *range(5, 12)], 1: list(range(5, 12)), 2: [4, *range(5, 12)]}
+    for k, rep in enumerate(reps):
+        for name, w in rep.storage.items():
+            rows = [r for r in touched[k] if r < w.shape[0]]
+            w[rows, :d] += rng.normal(size=(len(rows), d)).astype(np.float32)
+    base = {name: reps[0].base[name].copy() for name in reps[0].storage}
+    trained = {name: [rep.storage[name][:, :d].copy() for rep in reps] for name in base}
+    ranges = merge_ranges({name: w.shape[0] for name, w in reps[0].storage.items()}, None)
+    payloads = [rep.extract(ranges, slices) for rep in reps]
+    merged = [merge_payloads([p[j] for p in payloads], rule) for j in range(slices)]
+    for rep in reps:
+        rep.apply(merged)
+    for name in base:
+        expected = reference(base[name], trained[name], rule)
+        for rep in reps:
+            np.testing.assert_allclose(rep.storage[name][:, :d], expected, rtol=1e-6, atol=1e-7)
+            assert np.array_equal(rep.base[name], rep.storage[name][:, :d])
+            assert not rep.storage[name][:, d:].any()          # the padding stays zero
+        np.testing.assert_array_equal(expected[:2], base[name][:2])   # untouched: unchanged
+        np.testing.assert_array_equal(expected[2:4], trained[name][0][2:4])  # one replica: its whole update
+
+
+def test_rows_outside_the_merge_keep_drifting():
+    a, b = replicas(2)
+    d = PARAMS["vector_size"]
+    for rep, step in ((a, 1.0), (b, 2.0)):
+        rep.storage["vectors"][:, :d] += step
+    ranges = merge_ranges({"vectors": len(WORDS)}, 4)
+    merged = [merge_payloads([a.extract(ranges, 1)[0], b.extract(ranges, 1)[0]])]
+    a.apply(merged)
+    b.apply(merged)
+    np.testing.assert_allclose(a.storage["vectors"][:4, :d], b.storage["vectors"][:4, :d])
+    assert not np.allclose(a.storage["vectors"][4:, :d], b.storage["vectors"][4:, :d])
+
+
+def test_hot_row_schedule():
+    assert [trailing_zeros(n) for n in range(1, 9)] == [0, 1, 0, 2, 0, 1, 0, 3]
+    assert [hot_count(n, 1024) for n in range(1, 9)] == [1024, 2048, 1024, 4096, 1024, 2048, 1024, 8192]
+    rows = {"vectors": 5000, "syn1neg": 5000, "syn1": 4999, "syn1softmax": 0}
+    r1 = merge_ranges(rows, hot_count(1, 1024))
+    assert r1 == {"vectors": (0, 1024), "syn1neg": (0, 1024), "syn1": (4999 - 1024, 4999)}   # root last
+    assert merge_ranges(rows, hot_count(4, 1024))["vectors"] == (0, 4096)
+    assert merge_ranges(rows, hot_count(8, 1024)) == merge_ranges(rows, None)    # capped: every row
+    assert merge_ranges(rows, None) == {"vectors": (0, 5000), "syn1neg": (0, 5000), "syn1": (0, 4999)}
+    with pytest.raises(ValueError):
+        trailing_zeros(0)
+
+
+def test_slices_cover_the_ranges_and_payload_sizes():
+    ranges = {"vectors": (0, 10), "syn1": (89, 99)}
+    pieces = split_ranges(ranges, 3)
+    for name, (a, b) in ranges.items():
+        covered = [r for p in pieces for r in range(*p[name])]
+        assert covered == list(range(a, b))
+    assert payload_bytes(ranges, 100) == 20 * 100 * 4
+    assert bytes_moved(ranges, 100, 4) == 2 * 3 * 20 * 100 * 4
+    assert bytes_moved(ranges, 100, 1) == 0
