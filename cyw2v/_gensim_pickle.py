@@ -80,7 +80,9 @@ class _NdarrayMarker:
         raise FormatError("numpy.ndarray may only be named as _reconstruct's argument")
 
 
-_TYPESTR = re.compile(r"\A[<>|=]?[biufc][0-9]{1,2}\Z")
+#: Plain numeric dtypes, and fixed-width unicode (numpy.str_ keys, when gensim was given tokens
+#: from a numpy array): inert data either way.
+_TYPESTR = re.compile(r"\A[<>|=]?([biufc][0-9]{1,2}|U[0-9]{1,4})\Z")
 
 
 class _Dtype(Record):
@@ -95,7 +97,8 @@ class _Dtype(Record):
     def resolve(self) -> np.dtype:
         typestr = self.args[0] if self.args else None
         if not isinstance(typestr, str) or not _TYPESTR.match(typestr):
-            raise FormatError(f"refused numpy dtype {typestr!r}: only plain bool/int/uint/float/complex")
+            raise FormatError(f"refused numpy dtype {typestr!r}: only plain bool/int/uint/float/complex "
+                              "or fixed-width unicode")
         state = self.state.get("tuple", ())
         order = "|"
         if isinstance(state, tuple) and len(state) >= 2:
@@ -104,7 +107,7 @@ class _Dtype(Record):
                 raise FormatError("refused a structured numpy dtype")
         if order not in ("<", ">", "|", "="):
             raise FormatError(f"refused numpy byte order {order!r}")
-        dtype = np.dtype(typestr[-2:].lstrip("<>|=") if typestr[0] in "<>|=" else typestr)
+        dtype = np.dtype(typestr[1:] if typestr[0] in "<>|=" else typestr)
         return dtype.newbyteorder(order) if order in "<>" else dtype
 
 

@@ -284,10 +284,6 @@ def test_score_hs(tmp_path, sg):
         np.testing.assert_allclose(ec, eg, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="cyw2v.Word2Vec.load refuses a gensim pickle whose keys are numpy.str_ "
-                          "(tokens from a numpy array): FormatError \"refused numpy dtype 'U2': only "
-                          "plain bool/int/uint/float/complex\"; gensim.Word2Vec.load reads it")
 def test_load_gensim_model_with_numpy_str_keys(tmp_path):
     rng = np.random.default_rng(SEED + 3)
     sents = [list(rng.choice([f"t{i}" for i in range(20)], size=8)) for _ in range(50)]  # np.str_
@@ -297,3 +293,4 @@ def test_load_gensim_model_with_numpy_str_keys(tmp_path):
     assert list(GW2V.load(path).wv.index_to_key) == list(g.wv.index_to_key)
     c = cyw2v.Word2Vec.load(path)
     assert [str(k) for k in c.wv.index_to_key] == [str(k) for k in g.wv.index_to_key]
+    assert all(type(k) is str for k in c.wv.index_to_key)   # numpy.str_ keys become plain str
