@@ -96,6 +96,29 @@ class OrNone(Constraint):
 
 
 @dataclass(frozen=True)
+class Choice(Constraint):
+    """One of ``options``."""
+    options: tuple
+    type = str
+
+    def check(self, name: str, value: Any) -> str:
+        if value not in self.options:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, self.options))}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class PathLike(Constraint):
+    """A file path (str or os.PathLike), returned as a str."""
+    type = str
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError(f"{name} must be a path, got {value!r}")
+        return os.fspath(value)
+
+
+@dataclass(frozen=True)
 class Param:
     """One training parameter. ``cli`` is its ``cyw2v train`` flag (None: not offered);
     ``cli_default`` overrides the default there (a callable is called when the parser is made)."""

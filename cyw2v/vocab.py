@@ -94,10 +94,14 @@ def _prune_rare(counts: Counter, min_reduce: int, max_vocab_size: int, already_p
     before = len(counts)
     for word in [w for w, c in counts.items() if not keep_word(w, c, min_reduce + 1, trim_rule)]:
         del counts[word]
+    _log_pruning(before - len(counts), min_reduce, max_vocab_size, already_pruned)
+
+
+def _log_pruning(removed: int, min_reduce: int, max_vocab_size: int, already_pruned: bool) -> None:
     if not already_pruned:
         logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
                        "word counts are now approximate", max_vocab_size)
-    logger.info("pruned %d words seen <= %d times", before - len(counts), min_reduce)
+    logger.info("pruned %d words seen <= %d times", removed, min_reduce)
 
 
 def scan_corpus(corpus: Iterable[Sequence[str]], max_vocab_size: Optional[int] = None,
@@ -153,10 +157,7 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
         counter.add(block)
         last = block[-1:]
         if max_vocab_size is not None and len(counter) > max_vocab_size:
-            if not pruned:
-                logger.warning("vocabulary exceeded max_vocab_size=%d: pruning rare words; "
-                               "word counts are now approximate", max_vocab_size)
-            logger.info("pruned %d words seen <= %d times", counter.prune(min_reduce), min_reduce)
+            _log_pruning(counter.prune(min_reduce), min_reduce, max_vocab_size, pruned)
             pruned = True
             min_reduce += 1
     counter.finish()

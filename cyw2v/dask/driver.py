@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence
 
 from ..model import Word2Vec
-from ..params import BY_NAME, Constraint, Integer, OrNone, Param, bind, described, signature, validate
+from ..params import BY_NAME, Choice, Integer, OrNone, Param, PathLike, bind, described, signature, validate
 from ..training import Schedule, notify, progress_bar
 from ..weights import MATRICES, matrix_rows
 from . import replica
@@ -28,27 +28,6 @@ from .inputs import source_of
 from .merge import RULES, Ranges, bytes_moved, hot_count, merge_ranges, payload_bytes
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Choice(Constraint):
-    options: tuple
-    type = str
-
-    def check(self, name: str, value: Any) -> str:
-        if value not in self.options:
-            raise ValueError(f"{name} must be one of {', '.join(map(repr, self.options))}, got {value!r}")
-        return value
-
-
-@dataclass(frozen=True)
-class PathLike(Constraint):
-    type = str
-
-    def check(self, name: str, value: Any) -> str:
-        if not isinstance(value, (str, os.PathLike)):
-            raise ValueError(f"{name} must be a path, got {value!r}")
-        return os.fspath(value)
 
 
 #: The parameters of DaskWord2Vec besides Word2Vec's, declared once.
