@@ -31,6 +31,11 @@ CONFIGS = {"sg-ns": dict(sg=1, hs=0, negative=5), "cbow-ns": dict(sg=0, hs=0, ne
 STANDARD = dict(vector_size=100, window=5, sample=1e-3, min_count=5, epochs=5, alpha=0.025)
 TEN_GBE = 1.25e9          # bytes/s
 
+#: the settings of the quality table (the defaults); other runs appear in the cost table only
+SP, HR, EPOCHS = 250_000, 1024, 5
+#: DaskWord2Vec's default merge rule, and the label single-node runs carry
+DEFAULT_MERGE, SINGLE = "average", "mean"
+
 
 def plain_copy(corpus: str, workdir: str) -> str:
     if not corpus.endswith((".gz", ".bz2")):
@@ -87,7 +92,7 @@ def quality_table(results: list) -> str:
             period = r["sync_period"] if r["K"] > 1 else SP
             cells.setdefault((r["config"], r["K"], r["sync"], r.get("merge", "mean"), period), []).append(r)
     for (config, K, sync, merge, period), runs in sorted(cells.items()):
-        base = cells.get((config, 1, "single", "mean", SP), [])
+        base = cells.get((config, 1, "single", SINGLE, SP), [])
         a, w, s = (median([x[m] for x in runs]) for m in ("analogy", "ws353", "simlex"))
         da = a - median([x["analogy"] for x in base]) if base else float("nan")
         dw = w - median([x["ws353"] for x in base]) if base else float("nan")
@@ -138,7 +143,7 @@ def cost_table(costs: list) -> str:
 
 
 def projection(costs: list, corpus_words: int, vocab: int, d: int = 100, hot_rows: int = 1024,
-               sync_period: int = 1_000_000, node_rate: float = 0.0, latency: float = 0.0) -> str:
+               sync_period: int = SP, node_rate: float = 0.0, latency: float = 0.0) -> str:
     """Expected words/s of K nodes: each round a node trains sync_period words at node_rate
     (the measured 1-thread replica rate unless given), then syncs: latency (measured at K=2:
     the hot rounds' sync seconds, minus nothing, as an upper bound of the fixed cost) plus the
@@ -168,8 +173,6 @@ def projection(costs: list, corpus_words: int, vocab: int, d: int = 100, hot_row
     return "\n".join(lines)
 
 
-#: the settings of the quality table (the defaults); other runs appear in the cost table only
-SP, HR, EPOCHS = 1_000_000, 1024, 5
 #: scheduler time per task (distributed's documented ~1 ms order; an assumption, not measured here)
 TASK_S = 0.5e-3
 
@@ -178,9 +181,9 @@ def report(results: list) -> str:
     parts = ["### Quality", "", quality_table(results), "", "### Costs per round", "",
              cost_table(round_costs(results))]
     k2 = [c for c in round_costs(results) if c["K"] == 2 and c["sync"] == "hot" and c["sync_period"] == SP
-          and c["hot_rows"] == HR and c["epochs"] == EPOCHS and c["merge"] == "mean" and c["config"] == "cbow-ns"]
+          and c["hot_rows"] == HR and c["epochs"] == EPOCHS and c["merge"] == DEFAULT_MERGE and c["config"] == "cbow-ns"]
     dask_runs = [r for r in results if r["K"] == 2 and r["sync"] == "hot" and r["sync_period"] == SP
-                 and r["hot_rows"] == HR and r["epochs"] == EPOCHS and r.get("merge", "mean") == "mean"
+                 and r["hot_rows"] == HR and r["epochs"] == EPOCHS and r.get("merge", "mean") == DEFAULT_MERGE
                  and r["config"] == "cbow-ns"]
     if k2 and dask_runs:
         c = k2[0]
@@ -208,9 +211,10 @@ def main() -> int:
     p.add_argument("--replicas", default="1,2,4", help="K values with sync=hot (1: single-node cyw2v)")
     p.add_argument("--epoch-sync", default="4", help="K values also run with sync=epoch")
     p.add_argument("--sum-replicas", default="", help="K values also run with sync=hot, merge=sum")
+    p.add_argument("--merge", default=DEFAULT_MERGE, help="the merge rule of the --replicas and --epoch-sync runs")
     p.add_argument("--seeds", default="1")
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--sync-period", type=int, default=1_000_000)
+    p.add_argument("--sync-period", type=int, default=SP)
     p.add_argument("--hot-rows", type=int, default=1024)
     p.add_argument("--out", default="benchmarks/out/distributed")
     p.add_argument("--report", metavar="RESULTS_JSON", help="only print the tables of a results file")
@@ -226,8 +230,8 @@ def main() -> int:
     ks = lambda text: [int(k) for k in text.split(",") if k]  # noqa: E731
     plan = []
     for c in args.configs.split(","):
-        plan += [(c, K, "hot" if K > 1 else "single", "mean") for K in ks(args.replicas)]
-        plan += [(c, K, "epoch", "mean") for K in ks(args.epoch_sync)]
+        plan += [(c, K, "hot" if K > 1 else "single", args.merge if K > 1 else SINGLE) for K in ks(args.replicas)]
+        plan += [(c, K, "epoch", args.merge) for K in ks(args.epoch_sync)]
         plan += [(c, K, "hot", "sum") for K in ks(args.sum_replicas)]
     for seed in map(int, args.seeds.split(",")):
         for config, K, sync, merge in plan:

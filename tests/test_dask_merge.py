@@ -4,9 +4,10 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from cyw2v.dask.merge import (bytes_moved, hot_count, merge_payloads, merge_ranges, payload_bytes,  # noqa: E402
-                              split_ranges, trailing_zeros)
-from cyw2v.dask.replica import Replica  # noqa: E402
+from cyw2v.dask.merge import (RULES, bytes_moved, hot_count, merge_payloads, merge_ranges,  # noqa: E402
+                              payload_bytes, split_ranges, trailing_zeros)
+from cyw2v.dask.replica import Replica, RoundPlan  # noqa: E402
+from cyw2v.training import Schedule, Stats  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(12)]
 COUNTS = np.arange(120, 0, -10)        # sorted by count, as the vocabulary is
@@ -18,14 +19,15 @@ def replicas(n):
     return [Replica(PARAMS, META, COUNTS, None, [], compute_loss=False) for _ in range(n)]
 
 
-def reference(base, trained, rule="mean"):
-    """W_old + sum_k (W_k - W_old) / n_r, row by row, n_r = replicas whose row changed
-    (rule "sum": not divided)."""
-    out = base.copy()
+def reference(base, trained, rule):
+    """Row by row, in float64: W_old + sum_k (W_k - W_old) / K ("average", K replicas),
+    / n_r ("mean", n_r = replicas whose row changed) or / 1 ("sum")."""
+    out = base.astype(np.float64)
     for r in range(base.shape[0]):
-        changed = [w[r] for w in trained if not np.array_equal(w[r], base[r])]
+        changed = [w[r].astype(np.float64) for w in trained if not np.array_equal(w[r], base[r])]
         if changed:
-            out[r] = base[r] + sum(w - base[r] for w in changed) / (len(changed) if rule == "mean" else 1)
+            divisor = {"average": len(trained), "mean": len(changed), "sum": 1}[rule]
+            out[r] = base[r] + sum(w - base[r] for w in changed) / divisor
     return out
 
 
@@ -37,7 +39,7 @@ def test_replicas_start_identical_from_the_seed():
     assert a.storage["syn1"].shape[0] == len(WORDS)   # gensim's V rows: the V - 1 Huffman inner nodes and one unused
 
 
-@pytest.mark.parametrize("slices,rule", [(1, "mean"), (3, "mean"), (2, "sum")])
+@pytest.mark.parametrize("slices,rule", [(1, "average"), (3, "average"), (1, "mean"), (3, "mean"), (2, "sum")])
 def test_merge_rule_matches_numpy_reference(slices, rule):
     reps = replicas(3)
     rng = np.random.default_rng(0)
@@ -62,7 +64,8 @@ def test_merge_rule_matches_numpy_reference(slices, rule):
             assert np.array_equal(rep.base[name], rep.storage[name][:, :d])
             assert not rep.storage[name][:, d:].any()          # the padding stays zero
         np.testing.assert_array_equal(expected[:2], base[name][:2])   # untouched: unchanged
-        np.testing.assert_array_equal(expected[2:4], trained[name][0][2:4])  # one replica: its whole update
+        if rule != "average":   # one replica: its whole update
+            np.testing.assert_array_equal(expected[2:4], trained[name][0][2:4])
 
 
 def test_rows_outside_the_merge_keep_drifting():
@@ -100,3 +103,21 @@ def test_slices_cover_the_ranges_and_payload_sizes():
     assert payload_bytes(ranges, 100) == 20 * 100 * 4
     assert bytes_moved(ranges, 100, 4) == 2 * 3 * 20 * 100 * 4
     assert bytes_moved(ranges, 100, 1) == 0
+
+
+def test_average_rule_trains_replicas_at_k_times_alpha():
+    assert [RULES[name].alpha_scale(4) for name in ("average", "mean", "sum")] == [4.0, 1.0, 1.0]
+    shard = [[WORDS[:6], WORDS[6:]]]
+    rep = Replica(PARAMS, META, COUNTS, None, shard, compute_loss=False)
+    seen = []
+
+    def spy(sentences, alpha, *args):
+        seen.append((alpha(0.0), alpha(1.0)))
+        return Stats()
+    rep.trainer.train_iterable = spy
+    schedule = Schedule(0.025, 0.0001, 2)
+    for scale in (1.0, 4.0):
+        rep.train(RoundPlan(0, 0, 2, schedule, 1, {}, 1, scale), 0)
+    (a0, a1), (b0, b1) = seen
+    assert a0 == pytest.approx(schedule.alpha(0, 0.0)) and a1 == pytest.approx(schedule.alpha(0, 0.5))
+    assert (b0, b1) == pytest.approx((4 * a0, 4 * a1))

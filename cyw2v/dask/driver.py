@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 DASK_PARAMETERS = (
     Param("sync", "hot", Choice(("hot", "epoch")),
           "'hot': merge the hot rows every round and all rows at each epoch end; 'epoch': all rows once per epoch"),
-    Param("merge", "mean", Choice(RULES),
-          "'mean': a row's updates divided by the replicas that touched it; 'sum': every replica's whole update"),
-    Param("sync_period", 1_000_000, Integer(1), "raw words each replica trains between merges"),
+    Param("merge", "average", Choice(tuple(RULES)),
+          "'average': the replicas' average, each training at replicas x alpha; 'mean': a row's updates "
+          "divided by the replicas that touched it; 'sum': every replica's whole update"),
+    Param("sync_period", 250_000, Integer(1), "raw words each replica trains between merges"),
     Param("hot_rows", 1024, Integer(1), "rows of each matrix merged at round n: hot_rows * 2**tz(n)"),
     Param("max_retries", 3, Integer(0), "times training restarts from the checkpoint after losing a worker"),
     Param("checkpoint", None, OrNone(PathLike()), "also save the merged model here at each epoch end"),
@@ -277,6 +278,7 @@ class DaskWord2Vec:
         p, model, opts = self._params, self.model, self.options
         K, d = len(replicas.addresses), p["vector_size"]
         R = max(1, math.ceil(max(replicas.words) / opts["sync_period"]))
+        alpha_scale = RULES[opts["merge"]].alpha_scale(K)
         rows = {name: matrix_rows(name, len(model.wv), p["negative"], p["hs"], p["softmax"]) for name in MATRICES}
         pending: Deque[tuple] = deque()
         merged: List[Any] = []
@@ -290,7 +292,7 @@ class DaskWord2Vec:
             elif opts["sync"] == "hot":
                 ranges = merge_ranges(rows, hot_count(r + 1, opts["hot_rows"]))
             slices = K if (K - 1) * payload_bytes(ranges, d) > SCATTER_BYTES else 1
-            plan = replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, slices)
+            plan = replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, slices, alpha_scale)
             steps = [replicas.submit(k, replica.step, replicas.run, k, merged, plan, after[k], name="train")
                      for k in range(K)]
             after = [replicas.submit(k, operator.getitem, steps[k], 0, name="info") for k in range(K)]

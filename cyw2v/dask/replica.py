@@ -48,6 +48,7 @@ class RoundPlan:
     seed: int
     ranges: Ranges
     slices: int
+    alpha_scale: float = 1.0   # the merge rule's factor on the learning rate
 
 
 class Replica:
@@ -113,7 +114,7 @@ class Replica:
 
         def span(f0: float, f1: float) -> Any:
             # the global schedule: every replica is at the same fraction of its round
-            return lambda x: plan.schedule.alpha(plan.epoch, (r + f0 + (f1 - f0) * x) / R)
+            return lambda x: plan.alpha_scale * plan.schedule.alpha(plan.epoch, (r + f0 + (f1 - f0) * x) / R)
 
         if self.files:
             offset = 0   # of the segment in the shard
