@@ -7,8 +7,9 @@ For quick experiments between runs of the full harness (benchmarks/run.py), e.g.
     python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --workers 2 hs=1 negative=0
     python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --workers 2 hs=1 negative=0 --hot-rows 0
     python benchmarks/engine_timing.py /tmp/big.txt --epochs 5 --evaluate combine_windows=3
+    python benchmarks/engine_timing.py /tmp/big.txt --sg 0 --epochs 5 --evaluate cbow_gradient=exact alpha=0.075
 
-Extra ``key=value`` arguments are Word2Vec parameters (integers or floats). ``--hot-rows`` and
+Extra ``key=value`` arguments are Word2Vec parameters (integers, floats or strings). ``--hot-rows`` and
 ``--hot-sync-words`` override the per-thread cache of the most used output rows, which
 cyw2v.params resolves on for hs=1 only. Prints words/s of wall time and the CPU time per wall second, and with
 ``--evaluate`` the packaged analogy (30k most frequent words), WS-353 and SimLex-999 scores.
@@ -23,10 +24,12 @@ from cyw2v import Word2Vec
 
 
 def _value(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def main() -> None:

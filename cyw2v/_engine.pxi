@@ -694,13 +694,15 @@ cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent,
         axpy(net.syn0 + <size_t>w.ctx[j] * d, input_factor(lockf, w.ctx[j]), w.gH + j * d, d)
 
 
-cdef inline void cbow_window(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
-                      int n_centres, const int* wins, float alpha,
-        objective_fn objective, const float* lockf) noexcept nogil:
-    """CBOW: h = mean (or sum) of the context rows.
+cdef inline void cbow_context(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
+                               int n_centres, const int* wins, float alpha,
+                               objective_fn objective, const float* lockf, bint exact) noexcept nogil:
+    """CBOW: h = mean (or sum) of the m context rows.
 
     Each context row then receives gH (mean) or gH / m (sum): word2vec.c's and gensim's
-    convention, which does not divide the mean's gradient by the window size.
+    convention, which does not divide the mean's gradient by the window size. With ``exact``
+    (a constant of the trainer, and only with the mean) each row receives gH / m, the exact
+    gradient of the mean (Irsoy, Benton and Stratos 2021, "Corrected CBOW").
     """
     cdef int j, m = 0
     cdef int d = net.d
@@ -720,10 +722,24 @@ cdef inline void cbow_window(const Net* net, Scratch* w, const int32_t* sent, in
         scale(w.H, 1.0 / m, d)
     memset(w.gH, 0, d * sizeof(float))
     objective(net, w, w.H, 1, &sent[i], 1, NULL, w.gH, alpha)
-    if not net.cbow_mean:
+    if exact or not net.cbow_mean:
         scale(w.gH, 1.0 / m, d)
     for j in range(m):
         axpy(net.syn0 + <size_t>w.ctx[j] * d, input_factor(lockf, w.ctx[j]), w.gH, d)
+
+
+cdef inline void cbow_window(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
+                      int n_centres, const int* wins, float alpha,
+        objective_fn objective, const float* lockf) noexcept nogil:
+    """CBOW with word2vec.c's gradient of the mean (cbow_gradient="word2vec")."""
+    cbow_context(net, w, sent, n, first, n_centres, wins, alpha, objective, lockf, False)
+
+
+cdef inline void cbow_window_exact(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
+                            int n_centres, const int* wins, float alpha,
+        objective_fn objective, const float* lockf) noexcept nogil:
+    """CBOW-mean with the exact gradient of the mean (cbow_gradient="exact")."""
+    cbow_context(net, w, sent, n, first, n_centres, wins, alpha, objective, lockf, True)
 
 
 cdef inline void train_kept(const Net* net, Scratch* w, int k, double alpha0, double alpha1,
@@ -816,6 +832,25 @@ cdef void train_cbow_any(const Net* net, Scratch* w, int k, double alpha0,
                net.prefetch_target, NULL)
 
 
+# CBOW-mean with the exact gradient of the mean: the same three, one more block function.
+
+cdef void train_cbow_exact_negative(const Net* net, Scratch* w, int k, double alpha0,
+                                    double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, cbow_window_exact, negative_sampling,
+               negative_prefetch, NULL)
+
+
+cdef void train_cbow_exact_hs(const Net* net, Scratch* w, int k, double alpha0,
+                              double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, cbow_window_exact, hierarchical_softmax, NULL, NULL)
+
+
+cdef void train_cbow_exact_any(const Net* net, Scratch* w, int k, double alpha0,
+                               double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, cbow_window_exact, net.objective,
+               net.prefetch_target, NULL)
+
+
 # With lockf: a rare setting (gensim's use is freezing imported vectors), so one trainer per
 # architecture, calling the objectives through Net.objective, rather than nine more copies.
 
@@ -834,6 +869,12 @@ cdef void train_skipgram_block_lockf(const Net* net, Scratch* w, int k, double a
 cdef void train_cbow_lockf(const Net* net, Scratch* w, int k, double alpha0,
                            double alpha1) noexcept nogil:
     train_kept(net, w, k, alpha0, alpha1, cbow_window, net.objective,
+               net.prefetch_target, net.lockf)
+
+
+cdef void train_cbow_exact_lockf(const Net* net, Scratch* w, int k, double alpha0,
+                                 double alpha1) noexcept nogil:
+    train_kept(net, w, k, alpha0, alpha1, cbow_window_exact, net.objective,
                net.prefetch_target, net.lockf)
 
 
@@ -858,8 +899,10 @@ cdef int64_t train_sentence(const Net* net, Scratch* w, const int32_t* words, in
 # Python-facing engine
 # ---------------------------------------------------------------------------------------
 
-cdef void choose_trainers(Net* net, bint sg, bint batch_window, bint negative, bint hs) noexcept:
-    """The architecture and the sentence trainer, once the objectives and lockf are set."""
+cdef void choose_trainers(Net* net, bint sg, bint batch_window, bint negative, bint hs,
+                          bint cbow_exact) noexcept:
+    """The architecture and the sentence trainer, once the objectives and lockf are set
+    (``cbow_exact``: CBOW-mean with the exact gradient of the mean)."""
     cdef bint only_negative = net.n_objectives == 1 and negative
     cdef bint only_hs = net.n_objectives == 1 and hs
     cdef bint locked = net.lockf != NULL
@@ -874,6 +917,11 @@ cdef void choose_trainers(Net* net, bint sg, bint batch_window, bint negative, b
         net.train_sentence = (train_skipgram_pairs_lockf if locked else
                               train_skipgram_pairs_negative if only_negative else
                               train_skipgram_pairs_hs if only_hs else train_skipgram_pairs_any)
+    elif cbow_exact:
+        net.train_block = cbow_window_exact
+        net.train_sentence = (train_cbow_exact_lockf if locked else
+                              train_cbow_exact_negative if only_negative else
+                              train_cbow_exact_hs if only_hs else train_cbow_exact_any)
     else:
         net.train_block = cbow_window
         net.train_sentence = (train_cbow_lockf if locked else
@@ -910,7 +958,8 @@ cdef class Engine:
     and then training runs the trainers without it); ``tables`` the arrays ``keep``, ``alias_prob``, ``alias_index``,
     ``hs_offset``, ``hs_code``, ``hs_point``; ``config`` the int/bool settings ``sg``,
     ``cbow_mean``, ``window``, ``shrink_windows``, ``negative``, ``hs``, ``softmax``,
-    ``batch_window``, ``combine``, ``compute_loss``, ``hot_rows``, ``hot_sync_words``.
+    ``batch_window``, ``combine``, ``compute_loss``, ``hot_rows``, ``hot_sync_words`` and
+    ``cbow_exact`` (1: CBOW-mean with the exact gradient of the mean; absent: 0).
 
     The arrays are kept alive by this object and must not be reallocated while it exists.
     Training runs in :class:`Worker` objects (``engine.worker(max_sentence)``), one per
@@ -940,6 +989,7 @@ cdef class Engine:
         cdef int hs = config.hs, softmax = config.softmax, batch_window = config.batch_window
         cdef int combine = config.combine, compute_loss = config.compute_loss
         cdef int hot_rows = config.hot_rows, hot_sync_words = config.hot_sync_words
+        cdef int cbow_exact = getattr(config, "cbow_exact", 0)
         cdef int32_t V = syn0.shape[0]
         cdef int32_t d = syn0.shape[1]
         if V < 1 or d < 1:
@@ -979,6 +1029,8 @@ cdef class Engine:
             raise ValueError(f"combine must be in [1, {MAX_COMBINE}]")
         if hot_rows < 0 or hot_sync_words < 1:
             raise ValueError("hot_rows must be >= 0 and hot_sync_words >= 1")
+        if cbow_exact and (sg or not cbow_mean):
+            raise ValueError("cbow_exact needs CBOW with the mean (sg=0, cbow_mean=1)")
         hs = hs if V > 1 else 0    # one word has no Huffman path
         memset(&self.net, 0, sizeof(Net))
         self.net.syn0 = &syn0[0, 0]
@@ -1022,7 +1074,7 @@ cdef class Engine:
             self.net.fsm.syn1sm = _ptr_or_null(syn1softmax)
             self.net.objectives[self.net.n_objectives] = full_softmax
             self.net.n_objectives += 1
-        choose_trainers(&self.net, sg, batch_window, negative > 0, hs)
+        choose_trainers(&self.net, sg, batch_window, negative > 0, hs, cbow_exact)
 
     cdef int _check_rows(self, int max_sentence) except -1:
         """ValueError unless a scratch space for max_sentence words indexes in int."""

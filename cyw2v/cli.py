@@ -29,7 +29,7 @@ from ._version import __version__
 from .corpus import LineSentence, Text8Corpus
 from .keyedvectors import KeyedVectors
 from .model import Word2Vec
-from .params import PARAMETERS, Flag, Param
+from .params import PARAMETERS, Choice, Flag, Param
 from .plot import plot_words
 
 
@@ -139,9 +139,10 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         if isinstance(p.constraint, Flag) and not p.default:
             parser.add_argument(p.flag, dest=p.name, action="store_const", const=1, default=0, help=p.doc)
             continue
+        metavar = ("{" + ",".join(p.constraint.options) + "}" if isinstance(p.constraint, Choice)
+                   else "N" if p.constraint.type is int else "X")
         parser.add_argument(p.flag, dest=p.name, type=_constraint_type(p), default=default,
-                            metavar="N" if p.constraint.type is int else "X",
-                            help=f"{p.doc} (default {shown})")
+                            metavar=metavar, help=f"{p.doc} (default {shown})")
 
 
 def _constraint_type(p: Param) -> Callable[[str], Any]:

@@ -37,7 +37,7 @@ class Word2Vec(ModelPersistence, Scoring):
     exact full softmax, trained by nogil Cython kernels in ``workers`` threads.
 
     Parameters are those of :data:`cyw2v.params.PARAMETERS` (gensim's names and defaults,
-    plus ``softmax``, ``batch_window`` and ``combine_windows``), and gensim's ``trim_rule``
+    plus ``softmax``, ``batch_window``, ``combine_windows`` and ``cbow_gradient``), and gensim's ``trim_rule``
     and ``callbacks``; bad values raise ValueError naming the parameter, here and when a
     parameter attribute is set later (rules between parameters: here and when training starts).
 

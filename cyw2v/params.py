@@ -167,6 +167,8 @@ MAX_SCRATCH_BYTES = 1 << 30
 MAX_NEGATIVE_PER_WORD = 10
 
 _POSITIVE = Integer(1)
+#: ``cbow_gradient``'s values: word2vec.c's update of the context rows, or the exact gradient.
+CBOW_GRADIENTS = ("word2vec", "exact")
 _VOCAB_LIMIT = OrNone(Integer(1, INT32_MAX))  # rows are int32 in the engine
 
 #: Every training parameter, in gensim's positional order (then ours). ``Word2Vec`` puts
@@ -200,6 +202,9 @@ PARAMETERS: Tuple[Param, ...] = (
           "skip-gram: 1 trains a window as one batch, 0 per pair (None: batch unless hs)"),
     Param("combine_windows", None, OrNone(Integer(1, _core.MAX_COMBINED_CENTRES)),
           "skip-gram: centres trained as one block (None: 3 with negative sampling alone, else 1)"),
+    Param("cbow_gradient", "word2vec", Choice(CBOW_GRADIENTS),
+          "CBOW mean: 'word2vec' gives each context row the mean's whole gradient, 'exact' 1/C of it "
+          "(Irsoy et al. 2021; raise alpha with it, to 0.075-0.15)"),
 )
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}
@@ -225,15 +230,19 @@ def bounds(constraint: Constraint) -> str:
         return f"{constraint.low} .. {constraint.high}"
     if isinstance(constraint, Real):
         return f"{'> ' if constraint.strict else ''}{constraint.low:g} .. {constraint.high:g}"
+    if isinstance(constraint, Choice):
+        return " or ".join(map(repr, constraint.options))
     return "any"
 
 
 def limits() -> str:
     """One line per numeric parameter: its name, type and range (the table's, so always current)."""
-    def flag(c: Constraint) -> bool:
-        return isinstance(c, Flag) or (isinstance(c, OrNone) and flag(c.inner))
+    def numeric(c: Constraint) -> bool:
+        if isinstance(c, OrNone):
+            return numeric(c.inner)
+        return isinstance(c, (Integer, Real))
     return "\n".join(f"{p.name:<16} {p.constraint.type.__name__:<6} {bounds(p.constraint)}"
-                     for p in PARAMETERS if not flag(p.constraint))
+                     for p in PARAMETERS if numeric(p.constraint))
 
 
 def check(name: str, value: Any, as_name: Optional[str] = None) -> Any:
@@ -259,6 +268,9 @@ def check_between(q: Dict[str, Any]) -> Dict[str, Any]:
     if q["combine_windows"] is not None and q["combine_windows"] > 1 \
             and not (q["sg"] and q["batch_window"] in (None, 1)):
         raise ValueError("combine_windows > 1 needs skip-gram with batch_window=True (or None)")
+    if q["cbow_gradient"] != "word2vec" and (q["sg"] or not q["cbow_mean"]):
+        raise ValueError(f"cbow_gradient={q['cbow_gradient']!r} is the gradient of CBOW's mean: it needs "
+                         f"sg=0 and cbow_mean=1 (got sg={q['sg']}, cbow_mean={q['cbow_mean']})")
     if q["min_alpha"] > q["alpha"]:
         raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({q['alpha']})")
     if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
@@ -322,6 +334,7 @@ class EngineConfig:
     compute_loss: int
     hot_rows: int          # output rows each worker keeps a private copy of
     hot_sync_words: int
+    cbow_exact: int = 0    # CBOW-mean: each context row gets gradient / C (cbow_gradient="exact")
 
 
 def batches_windows(p: Mapping[str, Any]) -> bool:
@@ -351,7 +364,8 @@ def resolve(p: Mapping[str, Any], compute_loss: bool) -> EngineConfig:
         sg=p["sg"], cbow_mean=p["cbow_mean"], window=p["window"], shrink_windows=p["shrink_windows"],
         negative=p["negative"], hs=p["hs"], softmax=p["softmax"], batch_window=int(batches_windows(p)),
         combine=centres_per_block(p), compute_loss=int(compute_loss),
-        hot_rows=HOT_ROWS if p["workers"] > 1 and p["hs"] else 0, hot_sync_words=HOT_SYNC_WORDS)
+        hot_rows=HOT_ROWS if p["workers"] > 1 and p["hs"] else 0, hot_sync_words=HOT_SYNC_WORDS,
+        cbow_exact=int(p["cbow_gradient"] == "exact"))
 
 
 # ----------------------------------------------------------------------------- signatures

@@ -3,6 +3,7 @@
 The engine's sigmoid is a table with linear interpolation (1024 intervals on [-8, 8]);
 its error is below 3e-6, so one update step agrees with the exact formulas to ~1e-6.
 """
+import hashlib
 import itertools
 from types import SimpleNamespace
 
@@ -33,7 +34,7 @@ def engine_tables(keep, prob, alias, off, code, point):
 
 def engine_config(**kw):
     """Engine settings: today's keyword arguments, with their old defaults."""
-    return SimpleNamespace(**{"hot_rows": 0, "hot_sync_words": 4096, "combine": 1, **kw})
+    return SimpleNamespace(**{"hot_rows": 0, "hot_sync_words": 4096, "combine": 1, "cbow_exact": 0, **kw})
 
 
 def old_engine(kernel, syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code, point, **kw):
@@ -43,7 +44,7 @@ def old_engine(kernel, syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code
 
 
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
-                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1, lockf=None):
+                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1, lockf=None, cbow_exact=0):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1neg = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1 = (rng.standard_normal((V - 1, D)) * scale).astype(np.float32)
@@ -57,7 +58,7 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
         engine_config(sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
                       negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
                       compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
-                      combine=combine))
+                      combine=combine, cbow_exact=cbow_exact))
     arrays = dict(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1sm=syn1sm)
     ref = {k: v.astype(np.float64) for k, v in arrays.items()}
     return engine, arrays, ref, (off, code, point)
@@ -162,14 +163,17 @@ def ref_window(ref, sentence, i, win, alpha, negs, paths, cfg):
         if cfg["cbow_mean"]:
             h /= len(ctx)
         gH, loss = ref_objectives(ref, h[None, :], [centre], np.ones((1, 1)), alpha, negs, paths, cfg)
-        g = gH[0] if cfg["cbow_mean"] else gH[0] / len(ctx)
+        # word2vec.c adds the mean's whole gradient e to each context row; the exact gradient
+        # of the mean (cbow_exact, Irsoy et al. 2021) and the sum's convention give e / C
+        g = gH[0] / len(ctx) if cfg.get("cbow_exact") or not cfg["cbow_mean"] else gH[0]
         for c in ctx:
             syn0[c] += lockf[c] * g
     return loss
 
 
 ARCHS = [dict(sg=1, batch_window=0, cbow_mean=1), dict(sg=1, batch_window=1, cbow_mean=1),
-         dict(sg=0, batch_window=1, cbow_mean=1), dict(sg=0, batch_window=1, cbow_mean=0)]
+         dict(sg=0, batch_window=1, cbow_mean=1), dict(sg=0, batch_window=1, cbow_mean=0),
+         dict(sg=0, batch_window=1, cbow_mean=1, cbow_exact=1)]
 OBJECTIVES = [dict(negative=3, hs=0, softmax=0), dict(negative=0, hs=1, softmax=0),
               dict(negative=0, hs=0, softmax=1), dict(negative=2, hs=1, softmax=0)]
 
@@ -247,6 +251,70 @@ def test_one_centre_block_is_the_window():
         results.append(arrays)
     for name in results[0]:
         np.testing.assert_array_equal(results[0][name], results[1][name], err_msg=name)
+
+
+# ----------------------------------------------------------------- CBOW: exact gradient of the mean
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("objective", [dict(negative=3), dict(hs=1), dict(negative=2, hs=1)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_exact_cbow_gives_each_context_row_e_over_c(objective, kernel):
+    """One window, both gradients from the same start: h and so the output rows' update are
+    the same, and each context row moves by e / C instead of word2vec.c's e (C = 6 context
+    positions here; word 0 fills two of them and moves by 2 e / C)."""
+    sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5], dtype=np.int32)
+    ctx = [0, 3, 1, 0, 6, 2]   # centre 3 (word 4), window 3
+    initial = make_engine(np.random.default_rng(6))[1]["syn0"].copy()
+    runs = {}
+    for exact in (0, 1):
+        engine, arrays, _, _ = make_engine(np.random.default_rng(6), kernel=KERNELS[kernel], sg=0,
+                                           cbow_exact=exact, **objective)
+        engine.debug_train_window(sentence, 3, 3, 0.05, 19)
+        runs[exact] = arrays
+    for name in ("syn1neg", "syn1"):
+        np.testing.assert_array_equal(runs[1][name], runs[0][name], err_msg=name)
+    step_word2vec = runs[0]["syn0"].astype(np.float64) - initial
+    step_exact = runs[1]["syn0"].astype(np.float64) - initial
+    np.testing.assert_allclose(step_exact, step_word2vec / len(ctx), atol=1e-6, rtol=0)
+    moved = sorted(set(ctx))
+    assert np.all(np.abs(step_exact[moved]).max(axis=1) > 1e-4)
+    np.testing.assert_array_equal(step_exact[[w for w in range(V) if w not in moved]], 0.0)
+
+
+def test_engine_refuses_the_exact_gradient_outside_cbow_mean():
+    for cfg in (dict(sg=1), dict(sg=0, cbow_mean=0)):
+        with pytest.raises(ValueError, match="cbow_exact needs CBOW with the mean"):
+            make_engine(np.random.default_rng(0), negative=2, cbow_exact=1, **cfg)
+
+
+def cbow_digest(kernel, cfg):
+    """sha256 (16 hex digits) of the weights after one fixed-seed job of CBOW with word2vec's gradient."""
+    words = np.random.default_rng(3).integers(0, V, 400).astype(np.int32)
+    ends = np.array([150, 151, 400], dtype=np.int64)
+    engine, arrays, _, _ = make_engine(np.random.default_rng(9), kernel=kernel, sg=0, scale=0.3, **cfg)
+    engine.train_job(words, ends, 0.05, 0.01, 77)
+    return hashlib.sha256(b"".join(arrays[name].tobytes() for name in sorted(arrays))).hexdigest()[:16]
+
+
+#: Recorded with the build of 21b6068 (before cbow_gradient), gcc 12.2, the default flags of
+#: setup.py: the default CBOW path must train bit for bit as it did. A compiler that rounds
+#: differently (another version, CYW2V_NATIVE=1) changes them too; then record them anew
+#: with that compiler from the parent commit's build.
+DEFAULT_CBOW_DIGESTS = {
+    "avx512-negative3": "2d43a0fcfaab65dd", "avx512-hs1": "12498ec86782b71b",
+    "avx512-negative2-hs1": "cf4463c84ebed040", "avx512-negative3-cbow_mean0": "08a3f425cac0e04b",
+    "avx2-negative3": "b5f5b92a59459719", "avx2-hs1": "e994e91f62d348d2",
+    "avx2-negative2-hs1": "73f1b8832d629b5c", "avx2-negative3-cbow_mean0": "008f9a5cac4ccd6a",
+    "baseline-negative3": "43869e54ead7d72c", "baseline-hs1": "de1b6fb007bd7880",
+    "baseline-negative2-hs1": "4c72c97a15cc9fea", "baseline-negative3-cbow_mean0": "8b2bf912fda946c6",
+}
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("cfg", [dict(negative=3), dict(hs=1), dict(negative=2, hs=1), dict(negative=3, cbow_mean=0)],
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_default_cbow_trains_bit_for_bit_as_before(cfg, kernel):
+    key = f"{kernel}-" + "-".join(f"{k}{v}" for k, v in cfg.items())
+    assert cbow_digest(KERNELS[kernel], cfg) == DEFAULT_CBOW_DIGESTS[key], key
 
 
 @pytest.mark.parametrize("cfg", [dict(sg=1, batch_window=0, negative=3), dict(sg=1, negative=2, hs=1, combine=3),
