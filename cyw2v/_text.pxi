@@ -6,7 +6,9 @@
 cdef inline bint is_space(unsigned char c) noexcept nogil:
     # The ASCII characters str.split() treats as whitespace: \t \n \v \f \r, the
     # separators \x1c-\x1f and space. On ASCII text this tokenises exactly as str.split().
-    return c == 32 or (c >= 9 and c <= 13) or (c >= 28 and c <= 31)
+    # One bit per character 0..32 (bits 9-13, 28-31, 32): a byte of a token, the common
+    # case, costs one compare instead of the five of the plain comparison chain.
+    return c <= 32 and ((<uint64_t>0x1F0003E00ULL >> c) & 1) != 0
 
 
 cdef enum:

@@ -45,6 +45,17 @@ def test_tokeniser_is_str_split_on_ascii_across_tiny_buffers(seed):
             assert data[at - len(token):at] == token and (at == len(data) or data[at] in WHITESPACE)
 
 
+def test_every_byte_is_whitespace_exactly_when_str_split_says_so():
+    """Each of the 256 byte values inside a token: only WHITESPACE (what str.split() splits
+    ASCII text at) ends it; is_space is a bit test, so every value is checked."""
+    data = b"".join(b"a" + bytes([c]) + b"b " for c in range(256))
+    words = [e[1] for e in _core.debug_tokenize([data]) if e[0] == "word"]
+    expected = []
+    for c in range(256):
+        expected += [b"a", b"b"] if bytes([c]) in WHITESPACE else [b"a" + bytes([c]) + b"b"]
+    assert words == expected
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_counter_and_encode_text_agree_with_str_split(seed):
     rng = np.random.default_rng(100 + seed)
