@@ -132,10 +132,11 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     for p in PARAMETERS:
         if p.flag is None:
             continue
+        computed = p.cli_default is not inspect.Parameter.empty and callable(p.cli_default)
         default = p.default if p.cli_default is inspect.Parameter.empty else p.cli_default
-        default = default() if callable(default) else default
+        default = default() if computed else default
         # a computed default is described, not shown: the help must not depend on the machine
-        shown = p.cli_default.__doc__ if callable(p.cli_default) else "none" if default is None else default
+        shown = p.cli_default.__doc__ if computed else "none" if default is None else default
         if isinstance(p.constraint, Flag) and not p.default:
             parser.add_argument(p.flag, dest=p.name, action="store_const", const=1, default=0, help=p.doc)
             continue

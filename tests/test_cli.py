@@ -176,6 +176,15 @@ def test_help_everywhere(command):
     assert proc.returncode == 0 and proc.stdout.startswith("usage: cyw2v"), proc.stderr
 
 
+def test_train_help_shows_each_parameters_default():
+    from cyw2v.params import BY_NAME
+    text = " ".join(run("train", "--help").stdout.split())
+    assert "Parameter.empty" not in text
+    for name in ("vector_size", "alpha", "window", "min_alpha"):
+        assert f"(default {BY_NAME[name].default})" in text, name
+    assert "(default the cores this process may run on)" in text
+
+
 @pytest.mark.parametrize("args", [
     ["nosuchcommand"], [], ["train"], ["train", "corpus.txt", "--dim", "many"], ["train", "c.txt", "--dim", "0"],
     ["similar"], ["convert", "a.txt"], ["plot", "v.txt", "king"], ["eval", "v.txt", "--restrict-vocab", "-3"],
