@@ -23,7 +23,7 @@ bit-identical to the base, so the test is exact). The rules, for K replicas:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -72,12 +72,28 @@ def split_ranges(ranges: Ranges, parts: int) -> List[Ranges]:
     return out
 
 
+def _by_replicas(deltas: Sequence[np.ndarray]) -> np.ndarray:
+    return np.full((1, 1), len(deltas), dtype=deltas[0].dtype)
+
+
+def _by_touched(deltas: Sequence[np.ndarray]) -> np.ndarray:
+    touched = np.zeros(deltas[0].shape[0], dtype=np.int32)
+    for delta in deltas:
+        touched += delta.any(axis=1)
+    return np.maximum(touched, 1)[:, None].astype(deltas[0].dtype)
+
+
+def _by_one(deltas: Sequence[np.ndarray]) -> np.ndarray:
+    return np.ones((1, 1), dtype=deltas[0].dtype)
+
+
 @dataclass(frozen=True)
 class MergeRule:
-    """How replicas' deltas combine, and the learning rate the replicas train at."""
+    """How replicas' deltas combine (their sum over ``divisor``, per row), and whether the
+    replicas train at K times the learning rate."""
     name: str
-    divide_by: str          # "replicas" (K), "touched" (n_r) or "one"
-    scale_alpha: bool       # replicas train at K * alpha
+    divisor: Callable[[Sequence[np.ndarray]], np.ndarray]
+    scale_alpha: bool
 
     def alpha_scale(self, replicas: int) -> float:
         """The factor on the learning rate of each of ``replicas`` replicas."""
@@ -88,21 +104,15 @@ class MergeRule:
         total = np.zeros_like(deltas[0])
         for delta in deltas:
             total += delta
-        if self.divide_by == "replicas":
-            total /= total.dtype.type(len(deltas))
-        elif self.divide_by == "touched":
-            touched = np.zeros(total.shape[0], dtype=np.int32)
-            for delta in deltas:
-                touched += delta.any(axis=1)
-            total /= np.maximum(touched, 1)[:, None].astype(total.dtype)
+        total /= self.divisor(deltas)
         return total
 
 
 #: The merge rules by name (the option ``merge``).
 RULES: Dict[str, MergeRule] = {
-    "average": MergeRule("average", "replicas", True),
-    "mean": MergeRule("mean", "touched", False),
-    "sum": MergeRule("sum", "one", False),
+    "average": MergeRule("average", _by_replicas, True),
+    "mean": MergeRule("mean", _by_touched, False),
+    "sum": MergeRule("sum", _by_one, False),
 }
 
 
