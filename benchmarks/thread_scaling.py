@@ -4,10 +4,14 @@ shares and stealing"): the packaged 1.7M-word corpus, standard settings, only tr
 
     python benchmarks/thread_scaling.py file 1 1 5      # MODE SG WORKERS EPOCHS
     python benchmarks/thread_scaling.py file 1 2 5 --sample 1e-5
+    python benchmarks/thread_scaling.py file 1 2 3 --variant disjoint
     (python benchmarks/thread_scaling.py file 1 1 5 & python benchmarks/thread_scaling.py file 1 1 5 & wait)
 
 MODE ``file`` trains ``corpus_file`` on a plain copy (made once in /tmp); ``iterable`` streams
-``Text8Corpus`` over the packaged .gz.
+``Text8Corpus`` over the packaged .gz. ``--variant`` (file mode) rewrites the plain copy so that the
+two halves of the file, which two workers train, share no rows (``disjoint``: every word of the
+first half prefixed ``a``, of the second ``b``) or all of them (``same``: the first half, prefixed
+``a``, twice).
 """
 import argparse
 import os
@@ -21,6 +25,25 @@ from cyw2v import Text8Corpus, Word2Vec, datasets  # noqa: E402
 from w2vbench.corpora import write_plain  # noqa: E402
 
 
+def variant(plain: str, kind: str) -> str:
+    """The plain copy rewritten as ``kind`` (see the module doc), in lines of 10,000 words."""
+    dest = f"{plain[:-4]}-{kind}.txt"
+    if os.path.exists(dest):
+        return dest
+    with open(plain) as f:
+        words = f.read().split()
+    half = len(words) // 2
+    if kind == "disjoint":
+        words = ["a" + w for w in words[:half]] + ["b" + w for w in words[half:]]
+    else:
+        words = ["a" + w for w in words[:half]] * 2
+    with open(dest + ".part", "w") as out:
+        for i in range(0, len(words), 10_000):
+            out.write(" ".join(words[i:i + 10_000]) + "\n")
+    os.replace(dest + ".part", dest)
+    return dest
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=("file", "iterable"))
@@ -29,6 +52,7 @@ def main() -> int:
     ap.add_argument("epochs", type=int)
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--plain", default="/tmp/cyw2v-demo-plain.txt")
+    ap.add_argument("--variant", choices=("plain", "disjoint", "same"), default="plain")
     a = ap.parse_args()
     model = Word2Vec(vector_size=100, window=5, negative=5, sample=a.sample, min_count=5, sg=a.sg,
                      workers=a.workers, epochs=a.epochs, seed=1)
@@ -36,9 +60,10 @@ def main() -> int:
         if not os.path.exists(a.plain):
             write_plain(datasets.demo_corpus_path(), a.plain + ".part")
             os.replace(a.plain + ".part", a.plain)
-        model.build_vocab(corpus_file=a.plain)
+        path = a.plain if a.variant == "plain" else variant(a.plain, a.variant)
+        model.build_vocab(corpus_file=path)
         t = time.perf_counter()
-        model.train(corpus_file=a.plain, total_words=model.corpus_total_words, epochs=a.epochs)
+        model.train(corpus_file=path, total_words=model.corpus_total_words, epochs=a.epochs)
     else:
         corpus = Text8Corpus(datasets.demo_corpus_path())
         model.build_vocab(corpus)
