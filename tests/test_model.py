@@ -53,7 +53,8 @@ def test_nonsense_parameters_fail_at_construction(bad):
         Word2Vec(**bad)
 
 
-@pytest.mark.parametrize("params,expected", [(dict(sg=1), 3), (dict(sg=1, hs=1, negative=0), 1),
+@pytest.mark.parametrize("params,expected", [(dict(sg=1), 1), (dict(sg=1, combine_windows=3), 3),
+                                             (dict(sg=1, hs=1, negative=0), 1),
                                              (dict(sg=1, hs=1), 1), (dict(sg=1, softmax=True), 1),
                                              (dict(sg=1, batch_window=False), 1), (dict(sg=0), 1),
                                              (dict(sg=0, combine_windows=1), 1),

@@ -93,7 +93,8 @@ def test_setting_a_parameter_attribute_is_validated():
 def test_resolve_is_the_one_place_automatic_choices_are_made():
     cfg = resolve(validate({"sg": 1}), compute_loss=False)
     assert isinstance(cfg, EngineConfig)
-    assert (cfg.batch_window, cfg.combine, cfg.hot_rows) == (1, 3, 0)
+    assert (cfg.batch_window, cfg.combine, cfg.hot_rows) == (1, 1, 0)
+    assert resolve(validate({"sg": 1, "combine_windows": 3}), compute_loss=False).combine == 3
     cfg = resolve(validate({"sg": 1, "hs": 1, "negative": 0, "workers": 2}), compute_loss=True)
     assert (cfg.batch_window, cfg.combine, cfg.compute_loss) == (0, 1, 1) and cfg.hot_rows > 0
     m = Word2Vec(sg=1, hs=1)
