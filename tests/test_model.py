@@ -267,6 +267,27 @@ def test_jobs_respect_batch_words_and_cover_every_word():
     assert alphas[0] == pytest.approx(0.025) and alphas[-1] == pytest.approx(1e-4, rel=1e-6)
 
 
+def test_block_read_corpus_follows_the_schedule_by_total_examples(tmp_path):
+    """A file read in blocks (one long text8-style line here) cuts sentences at block ends; the
+    schedule, sized by total_examples as gensim's idiom does, must still reach its end at the
+    corpus's end and advance with the words (it once ran out a third early)."""
+    from cyw2v import Text8Corpus
+    rng = np.random.default_rng(0)
+    path = tmp_path / "t8.txt"
+    path.write_text(" ".join(f"w{i}" for i in rng.integers(0, 300, 60_000)))
+    corpus = Text8Corpus(str(path), max_sentence_length=5000)
+    m = Word2Vec(**small(batch_words=700)).build_vocab(corpus)
+    assert m.corpus_count == 12
+    jobs = list(_jobs(m, corpus, 0, _Schedule(1.0, 0.0, 1), m.corpus_count, None))
+    assert len(jobs) > 2 * m.corpus_count          # blocks cut sentences
+    done = 0
+    for _, _, raw, a0, a1, _ in jobs:
+        assert a0 == pytest.approx(1 - done / 60_000, abs=1e-9)
+        done += raw
+        assert a1 == pytest.approx(1 - done / 60_000, abs=1e-9)
+    assert done == 60_000
+
+
 def test_schedule_is_linear_across_epochs():
     s = _Schedule(0.025, 0.0001, 4)
     assert s.alpha(0, 0.0) == 0.025
