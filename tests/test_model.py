@@ -288,6 +288,15 @@ def test_block_read_corpus_follows_the_schedule_by_total_examples(tmp_path):
     assert done == 60_000
 
 
+def test_sentences_longer_than_a_job_follow_the_schedule_by_total_examples():
+    """A sentence longer than batch_words is split into jobs; one sentence of total_examples=1
+    must still spread the schedule over its words (it once ended the span at the first job)."""
+    words = [f"w{i % 300}" for i in range(50_000)]
+    m = Word2Vec(**small(batch_words=10_000, min_count=1)).build_vocab([words])
+    jobs = list(_jobs(m, [words], 0, _Schedule(1.0, 0.0, 1), 1, None))
+    assert [a1 for *_, a1, _ in jobs] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
+
+
 def test_schedule_is_linear_across_epochs():
     s = _Schedule(0.025, 0.0001, 4)
     assert s.alpha(0, 0.0) == 0.025
