@@ -10,10 +10,10 @@ import os
 import sys
 import time
 
-from cyw2v import Text8Corpus, Word2Vec
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
-                       "enwiki-text8like.gz")
+from cyw2v import Text8Corpus, Word2Vec  # noqa: E402
+from w2vbench.common import STANDARD_CORPUS_PATH, STANDARD_SETTINGS  # noqa: E402
 
 
 def main() -> int:
@@ -21,14 +21,13 @@ def main() -> int:
     ap.add_argument("centres", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch-window", type=int, choices=(0, 1), default=None)
-    ap.add_argument("--corpus", default=_CORPUS)
+    ap.add_argument("--corpus", default=STANDARD_CORPUS_PATH)
     a = ap.parse_args()
     if not os.path.exists(a.corpus):
         print(f"no corpus at {a.corpus}", file=sys.stderr)
         return 2
     corpus = Text8Corpus(a.corpus)
-    model = Word2Vec(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, sg=1, workers=2, epochs=5,
-                     seed=a.seed, combine_windows=a.centres,
+    model = Word2Vec(**STANDARD_SETTINGS, sg=1, seed=a.seed, combine_windows=a.centres,
                      batch_window=None if a.batch_window is None else bool(a.batch_window))
     model.build_vocab(corpus)
     t = time.perf_counter()

@@ -25,10 +25,12 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # a package it imports, which is why this one is not "distributed.py".
 sys.path.insert(0, _HERE)
 
+from w2vbench.common import STANDARD_CORPUS_PATH, STANDARD_SETTINGS  # noqa: E402
 from w2vbench.corpora import write_plain  # noqa: E402
 
 CONFIGS = {"sg-ns": dict(sg=1, hs=0, negative=5), "cbow-ns": dict(sg=0, hs=0, negative=5)}
-STANDARD = dict(vector_size=100, window=5, sample=1e-3, min_count=5, epochs=5, alpha=0.025)
+#: the standard settings; workers are each run's own (2 single-node, one thread per replica)
+STANDARD = {k: v for k, v in STANDARD_SETTINGS.items() if k != "workers"}
 TEN_GBE = 1.25e9          # bytes/s
 
 #: the settings of the quality table (the defaults); other runs appear in the cost table only
@@ -205,8 +207,7 @@ def report(results: list) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus", default=os.path.join(os.path.dirname(_HERE), "..", "shared", "data",
-                                                    "enwiki-text8like.gz"))
+    p.add_argument("--corpus", default=STANDARD_CORPUS_PATH)
     p.add_argument("--configs", default="sg-ns,cbow-ns")
     p.add_argument("--replicas", default="1,2,4", help="K values with sync=hot (1: single-node cyw2v)")
     p.add_argument("--epoch-sync", default="4", help="K values also run with sync=epoch")

@@ -15,9 +15,11 @@ import sys
 import tempfile
 import time
 
-_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
-                       "enwiki-text8like.gz")
-STANDARD = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025, workers=2, seed=1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from w2vbench.common import STANDARD_CORPUS_PATH, STANDARD_SETTINGS  # noqa: E402
+
+STANDARD = dict(STANDARD_SETTINGS, seed=1)
 #: (epochs, negative, window) points of the sweep; the first is each system's default run. gensim
 #: gets the epochs only (its skip-gram takes ~40 s an epoch here).
 SWEEP = [(5, 5, 5), (1, 5, 5), (2, 5, 5), (3, 5, 5), (8, 5, 5), (1, 2, 5), (1, 5, 2), (2, 2, 3)]
@@ -88,7 +90,7 @@ def plot(results: list, png: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=_CORPUS)
+    ap.add_argument("--corpus", default=STANDARD_CORPUS_PATH)
     ap.add_argument("--out", default="benchmarks/results/frontier.json")
     ap.add_argument("--png", default="docs/frontier.png")
     ap.add_argument("--systems", default="cyw2v,gensim")

@@ -22,6 +22,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 
 from cyw2v import Text8Corpus, Word2Vec, datasets  # noqa: E402
+from w2vbench.common import STANDARD_SETTINGS  # noqa: E402
 from w2vbench.corpora import write_plain  # noqa: E402
 
 
@@ -54,8 +55,7 @@ def main() -> int:
     ap.add_argument("--plain", default="/tmp/cyw2v-demo-plain.txt")
     ap.add_argument("--variant", choices=("plain", "disjoint", "same"), default="plain")
     a = ap.parse_args()
-    model = Word2Vec(vector_size=100, window=5, negative=5, sample=a.sample, min_count=5, sg=a.sg,
-                     workers=a.workers, epochs=a.epochs, seed=1)
+    model = Word2Vec(**dict(STANDARD_SETTINGS, sample=a.sample, workers=a.workers, epochs=a.epochs), sg=a.sg, seed=1)
     if a.mode == "file":
         if not os.path.exists(a.plain):
             write_plain(datasets.demo_corpus_path(), a.plain + ".part")

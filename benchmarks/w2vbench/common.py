@@ -22,6 +22,11 @@ CONFIGS: Dict[str, Tuple[str, Dict[str, int]]] = {
 }
 STANDARD_CORPUS = "enwiki-text8like.gz"
 SMALL_CORPUS = "enwiki-text8like-1e7.gz"
+#: The 16.9M-word corpus beside the repository (absent in a user's clone).
+STANDARD_CORPUS_PATH = os.path.join(os.path.dirname(REPO), "shared", "data", STANDARD_CORPUS)
+#: The standard settings of BENCHMARKS.md's tables, as Word2Vec parameters.
+STANDARD_SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025,
+                         epochs=5, workers=2)
 #: A trainer whose own count of trained raw words is off by more than this is flagged (gensim's
 #: corpus_file count runs ~1% over: each worker finishes the line it is in).
 COVERAGE_TOLERANCE = 0.05
