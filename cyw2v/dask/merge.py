@@ -116,15 +116,10 @@ RULES: Dict[str, MergeRule] = {
 }
 
 
-def merge_deltas(deltas: Sequence[np.ndarray], rule: str = "average") -> np.ndarray:
-    """The replicas' deltas (each rows x d) of one matrix merged by ``rule``."""
-    return RULES[rule].combine(deltas)
-
-
 def merge_payloads(payloads: Sequence[Payload], rule: str = "average") -> Payload:
     """The merge of one slice from every replica (all with the same ranges)."""
-    first = payloads[0]
-    return {name: (start, merge_deltas([p[name][1] for p in payloads], rule)) for name, (start, _) in first.items()}
+    combine = RULES[rule].combine
+    return {name: (start, combine([p[name][1] for p in payloads])) for name, (start, _) in payloads[0].items()}
 
 
 def payload_bytes(ranges: Ranges, d: int) -> int:
