@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Callable
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # benchmarks/ goes on the path (run.py puts it first too): so no file here may be named like
@@ -37,6 +38,8 @@ TEN_GBE = 1.25e9          # bytes/s
 SP, HR, EPOCHS = 250_000, 1024, 5
 #: DaskWord2Vec's default merge rule, and the label single-node runs carry
 DEFAULT_MERGE, SINGLE = "average", "mean"
+#: DaskWord2Vec's default overlap
+DEFAULT_OVERLAP = "large"
 
 
 def plain_copy(corpus: str, workdir: str) -> str:
@@ -49,12 +52,22 @@ def plain_copy(corpus: str, workdir: str) -> str:
     return dest
 
 
+def resolved(config: str, K: int, args: argparse.Namespace) -> tuple:
+    """(sync_period, overlap) of a run: the options given, or DaskWord2Vec's defaults for K."""
+    if K == 1:
+        return SP, "-"
+    from cyw2v.dask import DaskWord2Vec
+    return DaskWord2Vec(**CONFIGS[config], sync_period=args.sync_period).sync_period_for(K), args.overlap
+
+
 def run_one(path: str, config: str, K: int, sync: str, merge: str, seed: int, args: argparse.Namespace) -> dict:
     from cyw2v import Word2Vec
     params = dict(STANDARD, **CONFIGS[config], seed=seed, epochs=args.epochs)
     t0 = time.perf_counter()
+    sync_period, overlap = resolved(config, K, args)
     record = {"config": config, "K": K, "sync": sync if K > 1 else "single", "merge": merge, "seed": seed,
-              "sync_period": args.sync_period, "hot_rows": args.hot_rows, "epochs": args.epochs}
+              "sync_period": sync_period, "hot_rows": args.hot_rows, "epochs": args.epochs, "overlap": overlap,
+              "defaults": args.sync_period is None and args.overlap == DEFAULT_OVERLAP}
     if K == 1:
         model = Word2Vec(corpus_file=path, workers=2, **params)
         record["train_s"] = model.total_train_time
@@ -64,8 +77,8 @@ def run_one(path: str, config: str, K: int, sync: str, merge: str, seed: int, ar
         from cyw2v.dask import DaskWord2Vec
         with LocalCluster(n_workers=K, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            model = DaskWord2Vec(client, sync=sync, merge=merge, sync_period=args.sync_period, hot_rows=args.hot_rows,
-                                 **params).fit([path])
+            model = DaskWord2Vec(client, sync=sync, merge=merge, sync_period=sync_period, hot_rows=args.hot_rows,
+                                 overlap=overlap, **params).fit([path])
             record["train_s"] = model.model.total_train_time
             record["vocab_s"] = model.vocab_seconds
             record["sync_share"] = model.sync_share
@@ -81,6 +94,12 @@ def run_one(path: str, config: str, K: int, sync: str, merge: str, seed: int, ar
     return record
 
 
+def rule(record: dict) -> str:
+    """The merge rule of a run, and its overlap when not the default."""
+    overlap = record.get("overlap", DEFAULT_OVERLAP)   # (the first version's runs have none)
+    return record.get("merge", "mean") + ("" if overlap in (DEFAULT_OVERLAP, "-") else f", overlap={overlap}")
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -92,7 +111,7 @@ def quality_table(results: list) -> str:
     for r in results:
         if r["hot_rows"] == HR and r["epochs"] == EPOCHS:
             period = r["sync_period"] if r["K"] > 1 else SP
-            cells.setdefault((r["config"], r["K"], r["sync"], r.get("merge", "mean"), period), []).append(r)
+            cells.setdefault((r["config"], r["K"], r["sync"], rule(r), period), []).append(r)
     for (config, K, sync, merge, period), runs in sorted(cells.items()):
         base = cells.get((config, 1, "single", SINGLE, SP), [])
         a, w, s = (median([x[m] for x in runs]) for m in ("analogy", "ws353", "simlex"))
@@ -110,7 +129,7 @@ def round_costs(results: list) -> list:
     groups = {}
     for r in results:
         if r["K"] > 1:
-            groups.setdefault((r["config"], r["K"], r["sync"], r["sync_period"], r["hot_rows"], r.get("merge", "mean"),
+            groups.setdefault((r["config"], r["K"], r["sync"], r["sync_period"], r["hot_rows"], rule(r),
                                r["epochs"]), []).append(r)
     out = []
     for key, runs in sorted(groups.items()):
@@ -145,28 +164,33 @@ def cost_table(costs: list) -> str:
 
 
 def projection(costs: list, corpus_words: int, vocab: int, d: int = 100, hot_rows: int = 1024,
-               sync_period: int = SP, node_rate: float = 0.0, latency: float = 0.0) -> str:
-    """Expected words/s of K nodes: each round a node trains sync_period words at node_rate
-    (the measured 1-thread replica rate unless given), then syncs: latency (measured at K=2:
-    the hot rounds' sync seconds, minus nothing, as an upper bound of the fixed cost) plus the
-    bytes it sends and receives over 10 GbE; an epoch adds one merge of all rows."""
+               sync_period: Callable[[int], int] = lambda K: SP, node_rate: float = 0.0, latency: float = 0.0,
+               end_local: float = 0.0, measured_vocab: int = 1) -> str:
+    """Expected words/s of K nodes. Each round a node trains sync_period(K) words at node_rate
+    (the measured one-thread replica rate unless given); its merge travels while the next
+    round trains (``overlap``), so a round costs compute plus a fixed cost (``latency``: the
+    hot rounds' measured sync seconds at K=2, an upper bound) plus whatever of the transfer
+    the compute does not hide. A node receives (K-1) payloads (all-gather, K = 2 or at most
+    4 MiB) or 2 (K-1)/K of one (reduce-scatter) over 10 GbE. An epoch's merge of all rows
+    adds ``end_local`` (measured at K=2: extract, merge, apply of every row, here
+    memory-bound) scaled by V. The driver's K actor calls a round are queued ahead and bound
+    the round only when K * CALL_S exceeds the compute."""
     import math
     lines = ["| K | rounds/epoch | compute s/round | hot sync s/round | epoch-end sync s | sync share | "
              "words/s (all nodes) | speed-up vs 1 node |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for K in (2, 4, 8, 16, 32, 64):
         shard = corpus_words / K
-        R = max(1, math.ceil(shard / sync_period))
-        compute = min(sync_period, shard) / node_rate
+        R = max(1, math.ceil(shard / sync_period(K)))
+        compute = max(min(sync_period(K), shard) / node_rate, K * CALL_S)
         mean_rows = statistics.mean(min(vocab, hot_rows << ((n & -n).bit_length() - 1)) for n in range(1, R))\
             if R > 1 else 0
         P_hot = 2 * mean_rows * d * 4
         P_end = 2 * vocab * d * 4
-        # star (one reducer) below 4 MiB of hub traffic, else reduce-scatter: bytes on the busiest node
-        hub = lambda P: 2 * (K - 1) * P if (K - 1) * P <= (4 << 20) else 2 * (K - 1) / K * P  # noqa: E731
-        tasks = lambda P: 3 * K + 1 if (K - 1) * P <= (4 << 20) else K * K + 3 * K  # noqa: E731
-        hot = latency + tasks(P_hot) * TASK_S + hub(P_hot) / TEN_GBE if R > 1 else 0.0
-        end = latency + tasks(P_end) * TASK_S + hub(P_end) / TEN_GBE
+        received = lambda P: (K - 1) * P if K <= 2 or (K - 1) * P <= (4 << 20) else 2 * (K - 1) / K * P  # noqa: E731
+        hidden = lambda P: max(0.0, received(P) / TEN_GBE - compute)  # noqa: E731
+        hot = latency + hidden(P_hot) if R > 1 else 0.0
+        end = end_local * vocab / measured_vocab + hidden(P_end)
         epoch_time = R * compute + (R - 1) * hot + end
         share = 1 - R * compute / epoch_time
         rate = corpus_words / epoch_time
@@ -175,34 +199,46 @@ def projection(costs: list, corpus_words: int, vocab: int, d: int = 100, hot_row
     return "\n".join(lines)
 
 
-#: scheduler time per task (distributed's documented ~1 ms order; an assumption, not measured here)
-TASK_S = 0.5e-3
+#: the driver's time per actor call (an assumption of Dask's order, not measured here)
+CALL_S = 0.5e-3
 
 
 def report(results: list) -> str:
     parts = ["### Quality", "", quality_table(results), "", "### Costs per round", "",
              cost_table(round_costs(results))]
-    k2 = [c for c in round_costs(results) if c["K"] == 2 and c["sync"] == "hot" and c["sync_period"] == SP
-          and c["hot_rows"] == HR and c["epochs"] == EPOCHS and c["merge"] == DEFAULT_MERGE and c["config"] == "cbow-ns"]
-    dask_runs = [r for r in results if r["K"] == 2 and r["sync"] == "hot" and r["sync_period"] == SP
-                 and r["hot_rows"] == HR and r["epochs"] == EPOCHS and r.get("merge", "mean") == DEFAULT_MERGE
-                 and r["config"] == "cbow-ns"]
-    if k2 and dask_runs:
-        c = k2[0]
-        words = sum(x["words"] for x in dask_runs[0]["rounds"]) / dask_runs[0]["epochs"]
-        node_rate = c["sync_period"] / c["compute_s"] if c["rounds_per_epoch"] > 1 else words / 2 / c["compute_s"]
-        latency = max(c["hot_sync_s"] - 2 * c["hot_bytes"] / 2 / TEN_GBE, 0.0)
-        parts += ["", "### Projection", "",
-                  f"node rate {node_rate / 1e6:.2f}M words/s (one replica's measured rate), fixed cost per "
-                  f"round {1000 * latency:.0f} ms (measured at K=2), {TASK_S * 1e3:.1f} ms of scheduler time per "
-                  "task, 10 GbE (1.25 GB/s)", ""]
-        for label, corpus_words, vocab in ((f"this corpus ({words / 1e6:.1f}M words, V = {dask_runs[0]['vocab']:,})",
-                                            int(words), dask_runs[0]["vocab"]),
-                                           ("a 1B-word corpus, V = 500,000 (assumed)", 10 ** 9, 500_000)):
-            parts += [f"{label}:", "", projection([c], corpus_words, vocab, hot_rows=c["hot_rows"],
-                                                   sync_period=c["sync_period"], node_rate=node_rate,
-                                                   latency=latency), ""]
+    for config in ("cbow-ns", "sg-ns"):
+        parts += projections(results, config)
     return "\n".join(parts)
+
+
+def projections(results: list, config: str) -> list:
+    """The projection from ``config`` at K = 2 with DaskWord2Vec's defaults, its rounds
+    following the default sync_period at every K."""
+    from cyw2v.dask import DaskWord2Vec
+    dask_runs = [r for r in results if r["K"] == 2 and r["sync"] == "hot" and r.get("defaults")
+                 and r["hot_rows"] == HR and r["epochs"] == EPOCHS and r.get("merge", "mean") == DEFAULT_MERGE
+                 and r["config"] == config]
+    k2 = [c for c in round_costs(results) if dask_runs and c["K"] == 2 and c["sync"] == "hot"
+          and c["sync_period"] == dask_runs[0]["sync_period"] and c["hot_rows"] == HR and c["epochs"] == EPOCHS
+          and c["merge"] == rule(dask_runs[0]) and c["config"] == config]
+    if not (k2 and dask_runs):
+        return []
+    c = k2[0]
+    words = sum(x["words"] for x in dask_runs[0]["rounds"]) / dask_runs[0]["epochs"]
+    node_rate = c["sync_period"] / c["compute_s"] if c["rounds_per_epoch"] > 1 else words / 2 / c["compute_s"]
+    period = DaskWord2Vec(**CONFIGS[config]).sync_period_for
+    parts = ["", f"### Projection: {config}", "",
+             f"node rate {node_rate / 1e6:.2f}M words/s (one replica's measured rate), fixed cost per "
+             f"round {1000 * c['hot_sync_s']:.0f} ms and per merge of all rows {1000 * c['end_sync_s']:.0f} ms "
+             f"(measured at K=2), {CALL_S * 1e3:.1f} ms of driver time per actor call, 10 GbE (1.25 GB/s), "
+             f"rounds of DaskWord2Vec's default sync_period at each K", ""]
+    for label, corpus_words, vocab in ((f"this corpus ({words / 1e6:.1f}M words, V = {dask_runs[0]['vocab']:,})",
+                                        int(words), dask_runs[0]["vocab"]),
+                                       ("a 1B-word corpus, V = 500,000 (assumed)", 10 ** 9, 500_000)):
+        parts += [f"{label}:", "", projection([c], corpus_words, vocab, hot_rows=c["hot_rows"], sync_period=period,
+                                               node_rate=node_rate, latency=c["hot_sync_s"],
+                                               end_local=c["end_sync_s"], measured_vocab=dask_runs[0]["vocab"]), ""]
+    return parts
 
 
 def main() -> int:
@@ -215,8 +251,10 @@ def main() -> int:
     p.add_argument("--merge", default=DEFAULT_MERGE, help="the merge rule of the --replicas and --epoch-sync runs")
     p.add_argument("--seeds", default="1")
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--sync-period", type=int, default=SP)
+    p.add_argument("--sync-period", type=int, default=None, help="words per replica per round (default: DaskWord2Vec's)")
     p.add_argument("--hot-rows", type=int, default=1024)
+    p.add_argument("--overlap", choices=("never", "large", "always"), default=DEFAULT_OVERLAP,
+                   help="DaskWord2Vec(overlap=...): which merges land a round late")
     p.add_argument("--out", default="benchmarks/out/distributed")
     p.add_argument("--report", metavar="RESULTS_JSON", help="only print the tables of a results file")
     args = p.parse_args()
@@ -236,10 +274,11 @@ def main() -> int:
         plan += [(c, K, "hot", "sum") for K in ks(args.sum_replicas)]
     for seed in map(int, args.seeds.split(",")):
         for config, K, sync, merge in plan:
+            sync_period, overlap = resolved(config, K, args)
             done = any(r["config"] == config and r["K"] == K and r["sync"] == (sync if K > 1 else "single")
                        and r.get("merge", "mean") == merge and r["seed"] == seed
-                       and r["sync_period"] == args.sync_period and r["hot_rows"] == args.hot_rows
-                       and r["epochs"] == args.epochs for r in results)
+                       and r["sync_period"] == sync_period and r["hot_rows"] == args.hot_rows
+                       and r["epochs"] == args.epochs and r.get("overlap", "never") == overlap for r in results)
             if done:
                 continue
             results.append(run_one(path, config, K, sync, merge, seed, args))

@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from cyw2v.dask.merge import (RULES, bytes_moved, hot_count, merge_payloads, merge_ranges,  # noqa: E402
+from cyw2v.dask.merge import (RULES, bytes_moved, gathers, hot_count, merge_payloads, merge_ranges,  # noqa: E402
                               payload_bytes, split_ranges, trailing_zeros)
 from cyw2v.dask.replica import Replica, RoundPlan  # noqa: E402
 from cyw2v.training import Schedule, Stats  # noqa: E402
@@ -81,6 +81,43 @@ def test_rows_outside_the_merge_keep_drifting():
     assert not np.allclose(a.storage["vectors"][4:, :d], b.storage["vectors"][4:, :d])
 
 
+def test_a_late_merge_keeps_what_was_trained_since():
+    """overlap: the merge of round s lands after round s + 1 trained; W = B_old + M + (the
+    training since the payload was taken), B = B_old + M, and the next payload is that
+    training alone."""
+    a, b = replicas(2)
+    d = PARAMS["vector_size"]
+    rng = np.random.default_rng(1)
+    ranges = merge_ranges({"vectors": len(WORDS), "syn1neg": len(WORDS)}, 6)
+    base = {name: a.base[name].astype(np.float64) for name in ranges}
+    for rep in (a, b):
+        for name in ranges:
+            rep.storage[name][:, :d] += rng.normal(size=(len(WORDS), d)).astype(np.float32)
+    pa, pb = a.extract(ranges, 1), b.extract(ranges, 1)
+    later = {name: rng.normal(size=(len(WORDS), d)).astype(np.float32) for name in ranges}
+    later["vectors"][2] = 0                     # a row a does not train in round s + 1
+    before = {name: a.storage[name][:, :d].astype(np.float64) for name in ranges}
+    for name in ranges:
+        a.storage[name][:, :d] += later[name]   # round s + 1, while the merge travels
+    merged = [merge_payloads([pa[0], pb[0]], "average")]
+    a.apply(merged, late=pa)
+    for name, (lo, hi) in ranges.items():
+        m = (pa[0][name][1].astype(np.float64) + pb[0][name][1]) / 2
+        np.testing.assert_allclose(a.base[name][lo:hi], base[name][lo:hi] + m, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(a.storage[name][lo:hi, :d], base[name][lo:hi] + m + later[name][lo:hi],
+                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(a.storage[name][hi:, :d], before[name][hi:] + later[name][hi:], rtol=1e-6)
+        np.testing.assert_allclose(a.extract(ranges, 1)[0][name][1], later[name][lo:hi], rtol=1e-4, atol=1e-5)
+    # no training since: W = B (exactly, as the payload was the exact difference here)
+    np.testing.assert_allclose(a.storage["vectors"][2, :d], a.base["vectors"][2], rtol=1e-6)
+    untouched = replicas(1)[0]
+    ranges = merge_ranges({"vectors": len(WORDS)}, 4)
+    own = untouched.extract(ranges, 1)
+    other = {"vectors": (0, rng.normal(size=(4, d)).astype(np.float32))}
+    untouched.apply([merge_payloads([own[0], other])], late=own)   # rows it never trained: W = B bit for bit
+    np.testing.assert_array_equal(untouched.storage["vectors"][:4, :d], untouched.base["vectors"][:4])
+
+
 def test_hot_row_schedule():
     assert [trailing_zeros(n) for n in range(1, 9)] == [0, 1, 0, 2, 0, 1, 0, 3]
     assert [hot_count(n, 1024) for n in range(1, 9)] == [1024, 2048, 1024, 4096, 1024, 2048, 1024, 8192]
@@ -101,8 +138,12 @@ def test_slices_cover_the_ranges_and_payload_sizes():
         covered = [r for p in pieces for r in range(*p[name])]
         assert covered == list(range(a, b))
     assert payload_bytes(ranges, 100) == 20 * 100 * 4
-    assert bytes_moved(ranges, 100, 4) == 2 * 3 * 20 * 100 * 4
-    assert bytes_moved(ranges, 100, 1) == 0
+    assert bytes_moved(ranges, 100, 4, gather=False) == 2 * 3 * 20 * 100 * 4
+    assert bytes_moved(ranges, 100, 4, gather=True) == 4 * 3 * 20 * 100 * 4
+    assert bytes_moved(ranges, 100, 2, gather=True) == bytes_moved(ranges, 100, 2, gather=False)
+    assert bytes_moved(ranges, 100, 1, gather=True) == 0
+    assert gathers(ranges, 100, 2) and gathers(ranges, 100, 4)      # 3 x 8 kB: small
+    assert gathers({"vectors": (0, 10**6)}, 100, 2) and not gathers({"vectors": (0, 10**6)}, 100, 3)
 
 
 def test_average_rule_trains_replicas_at_k_times_alpha():
@@ -121,3 +162,15 @@ def test_average_rule_trains_replicas_at_k_times_alpha():
     (a0, a1), (b0, b1) = seen
     assert a0 == pytest.approx(schedule.alpha(0, 0.0)) and a1 == pytest.approx(schedule.alpha(0, 0.5))
     assert (b0, b1) == pytest.approx((4 * a0, 4 * a1))
+
+
+def test_default_rounds_follow_the_replicas_and_the_model():
+    from cyw2v.dask import DaskWord2Vec
+    from cyw2v.dask.driver import MIN_SYNC_PERIOD, OVERLAP_BYTES
+    sg, cbow = DaskWord2Vec(sg=1), DaskWord2Vec(sg=0)
+    assert [sg.sync_period_for(K) for K in (2, 4)] == [250_000, 62_500]
+    assert [cbow.sync_period_for(K) for K in (2, 4)] == [1_000_000, 500_000]
+    assert sg.sync_period_for(1000) == MIN_SYNC_PERIOD
+    assert DaskWord2Vec(sg=1, sync_period=7).sync_period_for(4) == 7
+    assert [sg._lands_late(b) for b in (OVERLAP_BYTES, OVERLAP_BYTES + 1)] == [False, True]
+    assert not DaskWord2Vec(overlap="never")._lands_late(1 << 40) and DaskWord2Vec(overlap="always")._lands_late(1)

@@ -2,22 +2,23 @@
 
 The driver counts the vocabulary (a tree reduction over partitions), builds the merged
 model (:class:`~cyw2v.model.Word2Vec`, the checkpoint), makes one replica per Dask worker
-and runs rounds: every replica trains about ``sync_period`` words of its shard, then the
-rows due this round are merged among the replicas (``sync="hot"``: pWord2Vec's hot-row
+(an actor) and runs rounds, each one actor call per replica: every replica trains about
+``sync_period`` words of its shard, then the rows due this round are merged among the
+replicas, worker to worker (``sync="hot"``: pWord2Vec's hot-row
 schedule; ``sync="epoch"``: every row once per epoch, Spark MLlib's scheme). Every epoch
 ends with a merge of all rows and a checkpoint; a lost worker restarts the epoch from it.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-import operator
 import os
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..model import Word2Vec
 from ..params import BY_NAME, Choice, Integer, OrNone, Param, PathLike, bind, described, signature, validate
@@ -25,7 +26,7 @@ from ..training import Schedule, notify, progress_bar
 from ..weights import MATRICES, matrix_rows
 from . import replica
 from .inputs import source_of
-from .merge import RULES, Ranges, bytes_moved, hot_count, merge_ranges, payload_bytes
+from .merge import RULES, Ranges, bytes_moved, gathers, hot_count, merge_ranges, payload_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,13 @@ DASK_PARAMETERS = (
     Param("merge", "average", Choice(tuple(RULES)),
           "'average': the replicas' average, each training at replicas x alpha; 'mean': a row's updates "
           "divided by the replicas that touched it; 'sum': every replica's whole update"),
-    Param("sync_period", 250_000, Integer(1), "raw words each replica trains between merges"),
+    Param("sync_period", None, OrNone(Integer(1)),
+          "raw words each replica trains between merges; None: 1,000,000 / K**2 for skip-gram "
+          "(250k at K = 2 replicas), 2,000,000 / K for CBOW"),
     Param("hot_rows", 1024, Integer(1), "rows of each matrix merged at round n: hot_rows * 2**tz(n)"),
+    Param("overlap", "large", Choice(("never", "large", "always")),
+          "which merges land at the end of the next round (travelling while it trains) instead of at once: "
+          "'large': those whose payload exceeds 4 MiB per replica (the epoch ends, the rare big hot rounds)"),
     Param("max_retries", 3, Integer(0), "times training restarts from the checkpoint after losing a worker"),
     Param("checkpoint", None, OrNone(PathLike()), "also save the merged model here at each epoch end"),
 )
@@ -49,12 +55,16 @@ _SIGNATURE = signature(leading=[("client", None, "Optional[distributed.Client]")
                        trailing=[("progress", False, "bool")]
                        + [(p.name, p.default, p.constraint.annotation) for p in DASK_PARAMETERS])
 
-#: A merge whose one reducer would receive more than this many bytes ((K-1) payloads) is
-#: reduce-scattered (each replica reduces 1/K of the rows, K*K small tasks); a smaller one
-#: is reduced by one replica (3K+1 tasks).
-SCATTER_BYTES = 4 << 20
+#: A merge whose payload per replica exceeds this lands a round late with overlap="large".
+OVERLAP_BYTES = 4 << 20
+#: The shortest default round, in words per replica.
+MIN_SYNC_PERIOD = 10_000
+#: Rounds queued on the replicas ahead of the one the driver waits for.
+QUEUED_ROUNDS = 2
 #: Seconds between checks that the replicas' workers are still there.
 POLL_S = 0.25
+#: Seconds to wait for a replica to confirm it stopped.
+STOP_S = 2.0
 
 
 class WorkerLost(RuntimeError):
@@ -76,30 +86,62 @@ class Round:
 
 
 class _Replicas:
-    """The replicas of one attempt: run id, their workers, and the futures in flight."""
+    """The replicas of one attempt: their workers, the actors' futures and handles."""
 
-    def __init__(self, client: Any, run: str, addresses: List[str], sizes: List[int], words: List[int]) -> None:
-        self.client, self.run, self.addresses, self.sizes, self.words = client, run, addresses, sizes, words
-        self.futures: List[Any] = []
+    def __init__(self, client: Any, addresses: List[str]) -> None:
+        self.client, self.addresses = client, addresses
+        self.futures: List[Any] = []     # the actors' futures (holding them keeps the actors alive)
+        self.actors: List[Any] = []
+        self.sizes: List[int] = []
+        self.words: List[int] = []
 
-    def submit(self, k: int, fn: Callable, *args: Any, name: str) -> Any:
-        future = self.client.submit(fn, *args, workers=[self.addresses[k]], allow_other_workers=False,
-                                    pure=False, key=f"cyw2v-{name}-{uuid.uuid4().hex}")
-        self.futures.append(future)
-        return future
+    def create(self, make: Callable[[int, str], tuple]) -> None:
+        """One actor per worker, ``make(k, address)`` its arguments; then each learns its peers."""
+        for k, a in enumerate(self.addresses):
+            self.futures.append(self.client.submit(replica.ReplicaActor, *make(k, a), actor=True, workers=[a],
+                                                   allow_other_workers=False, pure=False,
+                                                   key=f"cyw2v-replica-{uuid.uuid4().hex}"))
+        self.wait_futures(self.futures)
+        self.actors = [f.result() for f in self.futures]
+        self.sizes = self.call(lambda k, actor: actor.connect(k, self.actors))
 
-    def wait(self, futures: Sequence[Any]) -> None:
-        """Until ``futures`` are done; WorkerLost if a replica's worker left or failed."""
+    def call(self, method: Callable[[int, Any], Any]) -> List[Any]:
+        """``method(k, actor)`` on every replica at once (an actor call each); their results."""
+        return [self.result(future) for future in self.send(method)]
+
+    def send(self, method: Callable[[int, Any], Any]) -> List[Any]:
+        """``method(k, actor)`` on every replica: the calls' futures."""
+        try:
+            return [method(k, actor) for k, actor in enumerate(self.actors)]
+        except Exception as exc:  # noqa: BLE001 - a handle raises when its worker is known lost
+            self._raise_loss(exc)
+            raise
+
+    def result(self, future: Any) -> Any:
+        """An actor call's result; WorkerLost if a replica's worker left or could not be reached."""
+        while True:
+            try:
+                return future.result(timeout=POLL_S)
+            except (TimeoutError, asyncio.TimeoutError):
+                self._check_alive()
+            except Exception as exc:  # noqa: BLE001 - a peer's loss surfaces here as many kinds
+                self._raise_loss(exc)
+                raise
+
+    def _raise_loss(self, exc: BaseException) -> None:
+        """WorkerLost from ``exc`` if it means that a replica's worker is gone."""
+        if _is_loss(exc) or self._lost():
+            raise WorkerLost(f"{type(exc).__name__}: {exc}") from exc
+
+    def wait_futures(self, futures: Sequence[Any]) -> None:
+        """Until ``futures`` (Dask futures) are done; WorkerLost if a replica's worker left."""
         from distributed import wait
         while True:
             try:
                 wait(list(futures), timeout=POLL_S)
                 break
             except TimeoutError:
-                alive = self.client.nthreads()
-                lost = [a for a in self.addresses if a not in alive]
-                if lost:
-                    raise WorkerLost(f"lost worker(s) {', '.join(lost)}") from None
+                self._check_alive()
         for f in futures:
             if f.status == "error":
                 exc = f.exception()
@@ -109,20 +151,36 @@ class _Replicas:
             if f.status == "cancelled":
                 raise WorkerLost("a task was cancelled (its worker left)")
 
+    def _lost(self) -> List[str]:
+        alive = self.client.nthreads()
+        return [a for a in self.addresses if a not in alive]
+
+    def _check_alive(self) -> None:
+        lost = self._lost()
+        if lost:
+            raise WorkerLost(f"lost worker(s) {', '.join(lost)}")
+
     def close(self) -> None:
-        """Cancel what is in flight and drop the replicas from the workers still there."""
+        """Unblock the replicas still there, then release them."""
+        stopping = []
+        for actor in self.actors:
+            try:
+                stopping.append(actor.stop())
+            except Exception as exc:  # noqa: BLE001 - its worker may be gone
+                logger.debug("stopping a replica: %s", exc)
+        for future in stopping:   # before the release, which deletes the actors
+            try:
+                future.result(timeout=STOP_S)
+            except Exception as exc:  # noqa: BLE001 - its worker may be gone
+                logger.debug("stopping a replica: %s", exc)
         self.client.cancel(self.futures)
-        self.futures = []
-        try:
-            self.client.run(replica.drop, self.run)
-        except Exception as exc:  # noqa: BLE001 - a worker may be going away too
-            logger.debug("dropping replicas of %s: %s", self.run, exc)
+        self.futures, self.actors = [], []
 
 
 def _is_loss(exc: BaseException) -> bool:
-    from distributed.comm.core import CommClosedError
     from distributed.scheduler import KilledWorker
-    return isinstance(exc, (KilledWorker, CommClosedError, replica.ReplicaMissing))
+    # CommClosedError and "Unable to contact Actor's worker" are OSErrors
+    return isinstance(exc, (KilledWorker, OSError)) or "Worker holding Actor was lost" in str(exc)
 
 
 class DaskWord2Vec:
@@ -216,30 +274,32 @@ class DaskWord2Vec:
         self.rounds, self.restarts = [], 0
         self._t_start = time.perf_counter()
         replicas: Optional[_Replicas] = None
-        epoch = 0
+        first = self.model.epochs_trained
         try:
-            while epoch < epochs:
+            while True:
+                done = self.model.epochs_trained - first       # epochs checkpointed
+                if done == epochs:
+                    break
                 try:
-                    if replicas is None:
-                        replicas = self._start(client, source, from_checkpoint=epoch > 0)
-                    notify(self.callbacks, "on_epoch_begin", self)
-                    self._epoch(replicas, schedule, epoch, bar)
-                    epoch += 1
+                    replicas = self._start(client, source, from_checkpoint=done > 0)
+                    self._rounds(replicas, schedule, done, bar)
+                    break
                 except WorkerLost as exc:
+                    done = self.model.epochs_trained - first
                     self.restarts += 1
                     if replicas is not None:
                         replicas.close()
                     replicas = None
-                    self.rounds = [r for r in self.rounds if r.epoch <= epoch]   # Round.epoch counts from 1
+                    self.rounds = [r for r in self.rounds if r.epoch <= done]   # Round.epoch counts from 1
                     if self.restarts > self.options["max_retries"]:
                         raise RuntimeError(f"training failed: {exc}; gave up after max_retries="
                                            f"{self.options['max_retries']} restarts") from exc
                     logger.warning("%s during epoch %d; re-creating the replicas on the workers left and resuming "
                                    "from the checkpoint at the end of epoch %d (restart %d of at most %d)",
-                                   exc, epoch + 1, epoch, self.restarts, self.options["max_retries"])
+                                   exc, done + 1, done, self.restarts, self.options["max_retries"])
                     if bar is not None:
                         bar.reset(total=epochs * self.model.corpus_total_words)
-                        bar.update(epoch * self.model.corpus_total_words)
+                        bar.update(done * self.model.corpus_total_words)
         finally:
             if replicas is not None:
                 replicas.close()
@@ -257,13 +317,9 @@ class DaskWord2Vec:
         model = self.model
         vocab = client.scatter([(model.vocab.state(), model.vocab.counts)], broadcast=True, hash=False)[0]
         state = client.scatter([model._get_state()], broadcast=True, hash=False)[0] if from_checkpoint else None
-        run = uuid.uuid4().hex
-        replicas = _Replicas(client, run, addresses, [], [])
-        created = [replicas.submit(k, replica.create, run, {**self._params, "workers": nthreads[a]}, vocab, state,
-                                   shards[k], bool(self._params["compute_loss"]), name="replica")
-                   for k, a in enumerate(addresses)]
-        replicas.wait(created)
-        replicas.sizes = client.gather(created)
+        replicas = _Replicas(client, addresses)
+        replicas.create(lambda k, a: ({**self._params, "workers": nthreads[a]}, vocab, state, shards[k],
+                                      bool(self._params["compute_loss"])))
         total = max(sum(replicas.sizes), 1)
         # file shards are sized in bytes: words in proportion
         replicas.words = [s if source.kind == "bag" else round(s * model.corpus_total_words / total)
@@ -273,67 +329,94 @@ class DaskWord2Vec:
                     "from the checkpoint" if from_checkpoint else f"initialised from seed {self._params['seed']}")
         return replicas
 
-    def _epoch(self, replicas: _Replicas, schedule: Schedule, epoch: int, bar: Any) -> None:
-        """One epoch of rounds, its final merge of all rows, and the checkpoint."""
-        p, model, opts = self._params, self.model, self.options
+    def _plans(self, replicas: _Replicas, schedule: Schedule, start: int) -> Iterator[replica.RoundPlan]:
+        """The rounds of epochs ``start``.. on these replicas; an epoch's last merges all rows."""
+        p, opts = self._params, self.options
         K, d = len(replicas.addresses), p["vector_size"]
-        R = max(1, math.ceil(max(replicas.words) / opts["sync_period"]))
+        R = max(1, math.ceil(max(replicas.words) / self.sync_period_for(K)))
         alpha_scale = RULES[opts["merge"]].alpha_scale(K)
-        rows = {name: matrix_rows(name, len(model.wv), p["negative"], p["hs"], p["softmax"]) for name in MATRICES}
-        pending: Deque[tuple] = deque()
-        merged: List[Any] = []
-        after: List[Any] = [None] * K
-        epoch_stats = {"raw": 0, "loss": 0.0}
-        t_last = time.perf_counter()
-        for r in range(R):
-            ranges: Ranges = {}
-            if r == R - 1:
-                ranges = merge_ranges(rows, None)
-            elif opts["sync"] == "hot":
-                ranges = merge_ranges(rows, hot_count(r + 1, opts["hot_rows"]))
-            slices = K if (K - 1) * payload_bytes(ranges, d) > SCATTER_BYTES else 1
-            plan = replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, slices, alpha_scale)
-            steps = [replicas.submit(k, replica.step, replicas.run, k, merged, plan, after[k], name="train")
-                     for k in range(K)]
-            after = [replicas.submit(k, operator.getitem, steps[k], 0, name="info") for k in range(K)]
-            merged = []
-            for j in range(slices if ranges else 0):
-                parts = [replicas.submit(k, operator.getitem, steps[k], 1 + j, name="payload") for k in range(K)]
-                merged.append(replicas.submit((j + r) % K, replica.reduce, opts["merge"], *parts, name="merge"))
-            pending.append((r, ranges, after, merged))
-            if len(pending) == 2:   # the next round is queued before this one is waited for
-                t_last = self._complete(replicas, pending.popleft(), epoch, R, t_last, epoch_stats, bar)
-        while pending:
-            t_last = self._complete(replicas, pending.popleft(), epoch, R, t_last, epoch_stats, bar)
-        finals = [replicas.submit(k, replica.finish, replicas.run, merged, k == 0, after[k], name="finish")
-                  for k in range(K)]
-        replicas.wait(finals)
-        self._checkpoint(finals[0].result(), epoch_stats)
-        replicas.futures = []
+        rows = {name: matrix_rows(name, len(self.model.wv), p["negative"], p["hs"], p["softmax"]) for name in MATRICES}
+        seq = 0
+        for epoch in range(start, p["epochs"]):
+            for r in range(R):
+                ranges: Ranges = {}
+                if r == R - 1:
+                    ranges = merge_ranges(rows, None)
+                elif opts["sync"] == "hot":
+                    ranges = merge_ranges(rows, hot_count(r + 1, opts["hot_rows"]))
+                gather = gathers(ranges, d, K)
+                yield replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, 1 if gather else K, alpha_scale,
+                                        opts["merge"], seq, gather, self._lands_late(payload_bytes(ranges, d)),
+                                        r == R - 1)
+                seq += 1
 
-    def _complete(self, replicas: _Replicas, pending: tuple, epoch: int, R: int, t_last: float,
-                  epoch_stats: Dict[str, Any], bar: Any) -> float:
-        """Wait for a round, record and report it; returns when it finished."""
-        r, ranges, infos, merged = pending
-        replicas.wait(list(infos) + list(merged))
-        now = time.perf_counter()
-        results = replicas.client.gather(infos)
+    def sync_period_for(self, replicas: int) -> int:
+        """The words per replica per round for ``replicas`` replicas: the option, or its
+        default. The replicas train at K x alpha, so between merges a hot row moves about K
+        times as far as on one machine; skip-gram, which updates each row about 2 x window
+        times per word, needs rounds shrinking as K**2 to keep single-node quality (SG-NS,
+        16.9M words, K = 4: -0.3 analogy points with 62.5k-word rounds, -1.1 with 125k); CBOW
+        holds with rounds of 2M / K words (BENCHMARKS.md, "Distributed")."""
+        if self.options["sync_period"] is not None:
+            return self.options["sync_period"]
+        K = replicas
+        return max(MIN_SYNC_PERIOD, 1_000_000 // K ** 2 if self._params["sg"] else 2_000_000 // K)
+
+    def _lands_late(self, payload: int) -> bool:
+        """Whether a merge of ``payload`` bytes per replica lands a round late (``overlap``)."""
+        mode = self.options["overlap"]
+        return mode == "always" or (mode == "large" and payload > OVERLAP_BYTES)
+
+    def _rounds(self, replicas: _Replicas, schedule: Schedule, start: int, bar: Any) -> None:
+        """Every round of epochs ``start``.., each queued on the replicas one round ahead (so
+        that none waits for the driver between rounds), and the checkpoint at each epoch's
+        end, taken while the next epoch's first round trains."""
+        plans = self._plans(replicas, schedule, start)
+        queued: Deque[Tuple[replica.RoundPlan, List[Any]]] = deque()
+
+        def queue_next() -> None:
+            plan = next(plans, None)
+            if plan is not None:
+                queued.append((plan, replicas.send(lambda k, actor: actor.round(plan))))
+
+        for _ in range(QUEUED_ROUNDS):
+            queue_next()
+        notify(self.callbacks, "on_epoch_begin", self)
+        epoch_stats: Dict[str, Any] = {"raw": 0, "loss": 0.0}
+        t_last = time.perf_counter()
+        while queued:
+            plan, calls = queued.popleft()
+            infos = [replicas.result(call) for call in calls]
+            queue_next()
+            now = time.perf_counter()
+            self._complete(replicas, plan, infos, now - t_last, epoch_stats, bar)
+            if plan.checkpoint:
+                state = replicas.result(replicas.send(lambda k, actor: actor.checkpoint(plan.epoch) if k == 0 else None)[0])
+                self._checkpoint(state, epoch_stats)
+                epoch_stats = {"raw": 0, "loss": 0.0}
+                if queued:
+                    notify(self.callbacks, "on_epoch_begin", self)
+                now = time.perf_counter()
+            t_last = now
+
+    def _complete(self, replicas: _Replicas, plan: replica.RoundPlan, results: List[Dict[str, Any]], wall: float,
+                  epoch_stats: Dict[str, Any], bar: Any) -> None:
+        """Record and report a round that took ``wall`` seconds since the one before."""
         words = sum(i["raw"] for i in results)
         compute = max(i["compute_s"] for i in results)
-        d, K = self._params["vector_size"], len(replicas.addresses)
-        record = Round(epoch + 1, r + 1, words, compute, max(now - t_last - compute, 0.0),
-                       sum(b - a for a, b in ranges.values()), bytes_moved(ranges, d, K),
+        d, K, ranges = self._params["vector_size"], len(replicas.addresses), plan.ranges
+        record = Round(plan.epoch + 1, plan.round_no + 1, words, compute, max(wall - compute, 0.0),
+                       sum(b - a for a, b in ranges.values()), bytes_moved(ranges, d, K, plan.gather),
                        {a: i["raw"] for a, i in zip(replicas.addresses, results)},
                        {a: i["raw"] / max(i["compute_s"], 1e-9) for a, i in zip(replicas.addresses, results)})
         self.rounds.append(record)
         epoch_stats["raw"] += words
         epoch_stats["loss"] += sum(i["loss"] for i in results)
-        self.current = (epoch + 1, r + 1)
+        self.current = (plan.epoch + 1, plan.round_no + 1)
         if bar is not None:
             bar.update(words)
-        self._report(record, R)
+        self._report(record, plan.rounds)
         notify(self.callbacks, "on_round_end", self)
-        return now
 
     def _report(self, record: Round, R: int) -> None:
         done = sum(r.words for r in self.rounds)

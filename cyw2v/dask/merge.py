@@ -127,7 +127,22 @@ def payload_bytes(ranges: Ranges, d: int) -> int:
     return sum(b - a for a, b in ranges.values()) * d * 4
 
 
-def bytes_moved(ranges: Ranges, d: int, replicas: int) -> int:
-    """Bytes crossing the network in one merge: each replica sends the (K-1)/K of its payload
-    that others reduce, and fetches the (K-1)/K of the result they reduced: 2 (K-1) P."""
-    return 2 * (replicas - 1) * payload_bytes(ranges, d)
+#: Above this many bytes of other replicas' payloads per replica, a merge of more than two
+#: replicas is reduce-scattered instead of all-gathered.
+GATHER_BYTES = 4 << 20
+
+
+def gathers(ranges: Ranges, d: int, replicas: int) -> bool:
+    """Whether every replica fetches every other's payload and merges it itself (all-gather:
+    one network round trip) rather than reduce-scattering (two): always for two replicas,
+    where both move the same bytes, else while the K - 1 payloads are at most GATHER_BYTES."""
+    return replicas <= 2 or (replicas - 1) * payload_bytes(ranges, d) <= GATHER_BYTES
+
+
+def bytes_moved(ranges: Ranges, d: int, replicas: int, gather: bool) -> int:
+    """Bytes crossing the network in one merge of K replicas' payloads P: all-gathered, each
+    replica fetches the K - 1 others, K (K - 1) P; reduce-scattered, each sends the (K-1)/K
+    of its payload that others reduce and fetches the (K-1)/K of the result they reduced,
+    2 (K - 1) P. (For K = 2 both are 2 P.)"""
+    P = payload_bytes(ranges, d)
+    return replicas * (replicas - 1) * P if gather else 2 * (replicas - 1) * P

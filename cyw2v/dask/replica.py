@@ -1,10 +1,11 @@
 """A replica: a full copy of the model on one Dask worker, trained on that worker's shard
-by :class:`cyw2v.training.Trainer` with all of the worker's threads, and the tasks that
-reach it. Replicas live in this module's registry, keyed by the run, for as long as the
-worker process does.
+by :class:`cyw2v.training.Trainer` with all of the worker's threads, and the Dask actor
+that holds it and exchanges merges with the other replicas.
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -19,19 +20,8 @@ from ..weights import MATRICES
 from .inputs import Segment, shard_words
 from .merge import Payload, Ranges, merge_payloads, split_ranges
 
-_REPLICAS: Dict[str, "Replica"] = {}
-
-
-class ReplicaMissing(RuntimeError):
-    """The worker holds no replica of the run (it was restarted)."""
-
-
-def _replica(run: str) -> "Replica":
-    try:
-        return _REPLICAS[run]
-    except KeyError:
-        raise ReplicaMissing(f"this worker holds no replica of run {run} (restarted?)") from None
-
+# Seconds between a blocked fetch's checks that the replica was stopped.
+_POLL_S = 0.25
 # Replicas do not report progress themselves: the driver does, from the rounds' results.
 _QUIET = 3600.0
 
@@ -39,8 +29,8 @@ _QUIET = 3600.0
 @dataclass(frozen=True)
 class RoundPlan:
     """What one replica does in one round: train span ``round_no``/``rounds`` of ``epoch``
-    (its share of the schedule follows the global word count), then extract the payload
-    of ``ranges`` cut into ``slices`` pieces."""
+    (its share of the schedule follows the global word count), then merge ``ranges``
+    (cut into ``slices`` pieces) with the other replicas."""
     epoch: int
     round_no: int       # 0-based within the epoch
     rounds: int
@@ -49,6 +39,11 @@ class RoundPlan:
     ranges: Ranges
     slices: int
     alpha_scale: float = 1.0   # the merge rule's factor on the learning rate
+    merge: str = "average"     # the merge rule
+    seq: int = 0               # the round's number in this attempt (all epochs)
+    gather: bool = True        # every replica fetches every payload (else slice j is reduce-scattered)
+    overlap: bool = False      # apply the merge at the end of the next round, not at once
+    checkpoint: bool = False   # the epoch's last round: replica 0 keeps the merged model
 
 
 class Replica:
@@ -85,22 +80,27 @@ class Replica:
         """Raw words (bag) or bytes (files) of the shard."""
         return int(self.cum[-1]) if len(self.cum) else 0
 
-    def apply(self, merged: Sequence[Payload]) -> None:
-        """W = B = B + merged delta on the merged rows."""
-        for payload in merged:
-            for name, (start, delta) in payload.items():
-                stop = start + delta.shape[0]
-                value = self.base[name][start:stop] + delta
-                self.base[name][start:stop] = value
-                self.storage[name][start:stop, :self.d] = value
-
     def extract(self, ranges: Ranges, slices: int) -> List[Payload]:
         """D = W - B on ``ranges``, cut into ``slices`` payloads."""
-        out: List[Payload] = []
-        for piece in split_ranges(ranges, slices):
-            out.append({name: (a, self.storage[name][a:b, :self.d] - self.base[name][a:b])
-                        for name, (a, b) in piece.items()})
-        return out
+        return [{name: (a, self.storage[name][a:b, :self.d] - self.base[name][a:b]) for name, (a, b) in piece.items()}
+                for piece in split_ranges(ranges, slices)]
+
+    def apply(self, merged: Sequence[Payload], late: Optional[Sequence[Payload]] = None) -> None:
+        """A round's merge M (slices) on the merged rows: B += M and W = B; or, when the merge
+        lands after more training (``late``: this replica's own payload D of that round, the
+        same slices), W += M - D, keeping what was trained since. A row this replica has not
+        trained since its last merge stays bit-identical to B either way (its D is zero)."""
+        for j, payload in enumerate(merged):
+            for name, (start, delta) in payload.items():
+                stop = start + delta.shape[0]
+                base = self.base[name][start:stop]
+                base += delta
+                trained = self.storage[name][start:stop, :self.d]
+                if late is None:
+                    trained[...] = base
+                else:
+                    trained += delta
+                    trained -= late[j][name][1]
 
     def train(self, plan: RoundPlan, replica_no: int) -> Stats:
         """This replica's share of round ``plan.round_no``."""
@@ -146,44 +146,158 @@ def _add(total: Stats, stats: Stats) -> None:
     total.terms += stats.terms
 
 
-# ----------------------------------------------------------------------------- tasks
-def create(run: str, params: Dict[str, Any], vocab: Tuple[Dict[str, Any], np.ndarray],
-           state: Optional[Tuple[Dict[str, Any], Dict[str, np.ndarray]]], shard: Sequence[Any],
-           compute_loss: bool) -> int:
-    """Make this worker's replica of run ``run``; returns the size of its shard."""
-    _REPLICAS[run] = Replica(params, vocab[0], vocab[1], state, shard, compute_loss)
-    return _REPLICAS[run].size
+# ----------------------------------------------------------------------------- the actor
+class ReplicaActor:
+    """A Dask actor holding one worker's replica. A round is one call of :meth:`round` from
+    the driver; the replicas exchange the round's payloads and merges directly, worker to
+    worker through each other's :meth:`fetch` (the scheduler is not on the round's path),
+    in a thread of this actor's own: with ``overlap`` while the next round trains, the
+    merge being applied at that round's end.
 
+    Merging: with ``gather``, every replica fetches every payload and merges them itself
+    (one network round trip); otherwise slice j of round s is reduced by replica
+    (j + s) % K, which gathers slice j from every replica and publishes the merge, and every
+    replica fetches the merged slices (two round trips, 2 (K-1)/K of a payload each way).
 
-def step(run: str, replica_no: int, merged: Sequence[Payload], plan: RoundPlan, after: Any) -> tuple:
-    """Apply the previous round's merge, train this round, extract this round's payload:
-    (info, payload slice 0, ..., slice S-1). ``after`` (the previous step's info) orders
-    the steps of a replica when no merge does."""
-    replica = _replica(run)
-    t0 = time.perf_counter()
-    replica.apply(merged)
-    t1 = time.perf_counter()
-    stats = replica.train(plan, replica_no)
-    t2 = time.perf_counter()
-    payloads = replica.extract(plan.ranges, plan.slices)
-    t3 = time.perf_counter()
-    info = {"raw": stats.raw, "kept": stats.kept, "loss": stats.loss, "terms": stats.terms,
-            "compute_s": t2 - t1, "sync_s": (t1 - t0) + (t3 - t2)}
-    return (info, *payloads)
+    :meth:`connect` runs in the worker's actor thread, the other methods on its event loop,
+    which alone touches the mailbox; a round trains in the actor's round thread and merges
+    in its merger thread.
+    """
 
+    def __init__(self, params: Dict[str, Any], vocab: Tuple[Dict[str, Any], np.ndarray],
+                 state: Optional[Tuple[Dict[str, Any], Dict[str, np.ndarray]]], shard: Sequence[Any],
+                 compute_loss: bool) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        from distributed import get_worker
+        self.replica = Replica(params, vocab[0], vocab[1], state, shard, compute_loss)
+        self.size = self.replica.size
+        self._loop = get_worker().loop
+        self._runner = ThreadPoolExecutor(1, thread_name_prefix="cyw2v-round")   # trains, one round at a time
+        self._merger = ThreadPoolExecutor(1, thread_name_prefix="cyw2v-merge")   # fetches and merges
+        self._turns = asyncio.Condition()
+        self._box: Dict[tuple, Any] = {}            # (kind, round seq or epoch, slice) -> payload, merge, checkpoint
+        self._events: Dict[tuple, asyncio.Event] = {}
+        self._stopped = False
+        self._seq = 0                               # rounds done (the next one's number)
+        self._inflight: Optional[Tuple[Optional[List[Payload]], Any]] = None   # (own payload if late, the merge)
+        self.k, self._fetch = 0, []                 # type: Tuple[int, List[Any]]
 
-def reduce(rule: str, *payloads: Payload) -> Payload:
-    """One slice merged by ``rule`` from every replica's payload."""
-    return merge_payloads(payloads, rule)
+    def connect(self, k: int, peers: List[Any]) -> int:
+        """This replica is number ``k`` of ``peers`` (the actor handles of all replicas)."""
+        # a handle finds its worker where its method is first looked up, so look them up
+        # here, in the actor thread, for the merger thread to call
+        self.k, self._fetch = k, [peer.fetch for peer in peers]
+        return self.size
 
+    async def round(self, plan: RoundPlan) -> Dict[str, Any]:
+        """Round ``plan.seq``: train this replica's share, then take part in its merge. Calls
+        may arrive early or out of order (the driver keeps the next round queued, so that no
+        replica waits for the driver between rounds): each waits for its turn here."""
+        async with self._turns:
+            await self._turns.wait_for(lambda: self._seq == plan.seq or self._stopped)
+        if self._stopped:
+            raise RuntimeError("the replica was stopped (the driver gave up this attempt)")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._runner, self._round, plan)
+        finally:
+            async with self._turns:
+                self._seq += 1
+                self._turns.notify_all()
 
-def finish(run: str, merged: Sequence[Payload], want_state: bool, after: Any) -> Optional[Dict[str, np.ndarray]]:
-    """Apply the epoch's last merge; the merged matrices if ``want_state``."""
-    replica = _replica(run)
-    replica.apply(merged)
-    return replica.state() if want_state else None
+    def _round(self, plan: RoundPlan) -> Dict[str, Any]:
+        t0 = time.perf_counter()
+        stats = self.replica.train(plan, self.k)
+        t1 = time.perf_counter()
+        self._land()
+        if plan.ranges:
+            own = self.replica.extract(plan.ranges, plan.slices)
+            for j, part in enumerate(own):
+                self._post(("payload", plan.seq, j), part)
+            self._inflight = (own if plan.overlap else None, self._merger.submit(self._merge, plan, own))
+            if not plan.overlap:
+                self._land()
+        # a replica in round s has finished every fetch of round s - 2 (it waited for our s - 1)
+        self._loop.add_callback(self._forget, plan.seq - 2)
+        return {"raw": stats.raw, "kept": stats.kept, "loss": stats.loss, "terms": stats.terms,
+                "compute_s": t1 - t0, "sync_s": time.perf_counter() - t1}
 
+    def _land(self) -> None:
+        """Apply the merge in flight (waiting for it)."""
+        if self._inflight is not None:
+            late, future = self._inflight
+            self._inflight = None
+            self.replica.apply(self._result(future), late)
 
-def drop(run: str) -> None:
-    """Forget run ``run``'s replica (client.run on every worker)."""
-    _REPLICAS.pop(run, None)
+    def _merge(self, plan: RoundPlan, own: List[Payload]) -> List[Payload]:
+        """This round's merge, from the other replicas' payloads (the merger thread)."""
+        K, k, seq = len(self._fetch), self.k, plan.seq
+        if plan.gather:
+            theirs = {i: self._fetch[i]("payload", seq, 0) for i in range(K) if i != k}
+            merged = [merge_payloads([own[0] if i == k else self._result(theirs[i]) for i in range(K)], plan.merge)]
+        else:
+            mine = {}
+            for j in range(plan.slices):
+                if (j + seq) % K == k:
+                    theirs = {i: self._fetch[i]("payload", seq, j) for i in range(K) if i != k}
+                    mine[j] = merge_payloads([own[j] if i == k else self._result(theirs[i]) for i in range(K)],
+                                             plan.merge)
+                    self._post(("merged", seq, j), mine[j])
+            fetched = {j: self._fetch[(j + seq) % K]("merged", seq, j) for j in range(plan.slices) if j not in mine}
+            merged = [mine[j] if j in mine else self._result(fetched[j]) for j in range(plan.slices)]
+        if plan.checkpoint and k == 0:
+            # every row merges at an epoch's end: B + M is the merged model, whatever W does next
+            state = {name: self.replica.base[name].copy() for name in self.replica.storage}
+            for payload in merged:
+                for name, (start, delta) in payload.items():
+                    state[name][start:start + delta.shape[0]] += delta
+            self._post(("checkpoint", plan.epoch, 0), state)
+        return merged
+
+    async def checkpoint(self, epoch: int) -> Dict[str, np.ndarray]:
+        """The merged model at the end of ``epoch`` (replica 0; once)."""
+        state = await self.fetch("checkpoint", epoch, 0)
+        self._box.pop(("checkpoint", epoch, 0), None)
+        return state
+
+    async def fetch(self, kind: str, seq: int, j: int) -> Any:
+        """Slice ``j`` of round ``seq``: this replica's payload, or the merge it reduced."""
+        key = (kind, seq, j)
+        while key not in self._box:
+            if self._stopped:
+                raise RuntimeError("the replica was stopped (the driver gave up this attempt)")
+            await self._events.setdefault(key, asyncio.Event()).wait()
+        return self._box[key]
+
+    async def stop(self) -> None:
+        """Fail every fetch and round waiting here, so that none blocks on a replica that is gone."""
+        self._stopped = True
+        for event in self._events.values():
+            event.set()
+        async with self._turns:
+            self._turns.notify_all()
+        self._runner.shutdown(wait=False)
+        self._merger.shutdown(wait=False)
+
+    def _result(self, future: Any) -> Any:
+        """A fetch's (or the merge's) result; RuntimeError once :meth:`stop` was called (a
+        fetch from a peer that is gone may hang until the connection times out, and this
+        attempt's threads must not outlive it)."""
+        while True:
+            try:
+                return future.result(timeout=_POLL_S)
+            except (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError):
+                if self._stopped:
+                    raise RuntimeError("the replica was stopped (the driver gave up this attempt)") from None
+
+    def _post(self, key: tuple, value: Any) -> None:
+        self._loop.add_callback(self._put, key, value)
+
+    def _put(self, key: tuple, value: Any) -> None:
+        self._box[key] = value
+        event = self._events.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def _forget(self, seq: int) -> None:
+        for key in [key for key in self._box if key[0] != "checkpoint" and key[1] == seq]:
+            del self._box[key]
