@@ -111,8 +111,15 @@ class _Replicas:
 
     def send(self, method: Callable[[int, Any], Any]) -> List[Any]:
         """``method(k, actor)`` on every replica: the calls' futures."""
+        return [self._issue(method, k) for k in range(len(self.actors))]
+
+    def ask(self, k: int, method: Callable[[int, Any], Any]) -> Any:
+        """``method(k, actor)`` on replica ``k`` alone: its result."""
+        return self.result(self._issue(method, k))
+
+    def _issue(self, method: Callable[[int, Any], Any], k: int) -> Any:
         try:
-            return [method(k, actor) for k, actor in enumerate(self.actors)]
+            return method(k, self.actors[k])
         except Exception as exc:  # noqa: BLE001 - a handle raises when its worker is known lost
             self._raise_loss(exc)
             raise
@@ -344,9 +351,8 @@ class DaskWord2Vec:
                     ranges = merge_ranges(rows, None)
                 elif opts["sync"] == "hot":
                     ranges = merge_ranges(rows, hot_count(r + 1, opts["hot_rows"]))
-                gather = gathers(ranges, d, K)
-                yield replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, 1 if gather else K, alpha_scale,
-                                        opts["merge"], seq, gather, self._lands_late(payload_bytes(ranges, d)),
+                yield replica.RoundPlan(epoch, r, R, schedule, p["seed"], ranges, 1 if gathers(ranges, d, K) else K,
+                                        alpha_scale, opts["merge"], seq, self._lands_late(payload_bytes(ranges, d)),
                                         r == R - 1)
                 seq += 1
 
@@ -391,8 +397,7 @@ class DaskWord2Vec:
             now = time.perf_counter()
             self._complete(replicas, plan, infos, now - t_last, epoch_stats, bar)
             if plan.checkpoint:
-                state = replicas.result(replicas.send(lambda k, actor: actor.checkpoint(plan.epoch) if k == 0 else None)[0])
-                self._checkpoint(state, epoch_stats)
+                self._checkpoint(replicas.ask(0, lambda k, actor: actor.checkpoint(plan.epoch)), epoch_stats)
                 epoch_stats = {"raw": 0, "loss": 0.0}
                 if queued:
                     notify(self.callbacks, "on_epoch_begin", self)

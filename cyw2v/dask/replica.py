@@ -20,6 +20,8 @@ from ..weights import MATRICES
 from .inputs import Segment, shard_words
 from .merge import Payload, Ranges, merge_payloads, split_ranges
 
+#: What a round or fetch raises once the driver has stopped the replica.
+_STOPPED = "the replica was stopped (the driver gave up this attempt)"
 # Seconds between a blocked fetch's checks that the replica was stopped.
 _POLL_S = 0.25
 # Replicas do not report progress themselves: the driver does, from the rounds' results.
@@ -41,9 +43,14 @@ class RoundPlan:
     alpha_scale: float = 1.0   # the merge rule's factor on the learning rate
     merge: str = "average"     # the merge rule
     seq: int = 0               # the round's number in this attempt (all epochs)
-    gather: bool = True        # every replica fetches every payload (else slice j is reduce-scattered)
     overlap: bool = False      # apply the merge at the end of the next round, not at once
     checkpoint: bool = False   # the epoch's last round: replica 0 keeps the merged model
+
+    @property
+    def gather(self) -> bool:
+        """Whether every replica fetches every payload (one slice), rather than slice j
+        being reduce-scattered (one slice per replica)."""
+        return self.slices == 1
 
 
 class Replica:
@@ -134,9 +141,14 @@ class Replica:
                                                         words, progress))
         return total
 
-    def state(self) -> Dict[str, np.ndarray]:
-        """The merged matrices (rows x vector_size), as the driver's model publishes them."""
-        return {name: np.ascontiguousarray(self.base[name]) for name in self.storage}
+    def merged_state(self, merged: Sequence[Payload]) -> Dict[str, np.ndarray]:
+        """B + M: the matrices (rows x vector_size) as the merge ``merged`` of every row leaves
+        them, whatever W does meanwhile (a copy; B is unchanged)."""
+        state = {name: self.base[name].copy() for name in self.storage}
+        for payload in merged:
+            for name, (start, delta) in payload.items():
+                state[name][start:start + delta.shape[0]] += delta
+        return state
 
 
 def _add(total: Stats, stats: Stats) -> None:
@@ -196,7 +208,7 @@ class ReplicaActor:
         async with self._turns:
             await self._turns.wait_for(lambda: self._seq == plan.seq or self._stopped)
         if self._stopped:
-            raise RuntimeError("the replica was stopped (the driver gave up this attempt)")
+            raise RuntimeError(_STOPPED)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._runner, self._round, plan)
         finally:
@@ -232,26 +244,26 @@ class ReplicaActor:
         """This round's merge, from the other replicas' payloads (the merger thread)."""
         K, k, seq = len(self._fetch), self.k, plan.seq
         if plan.gather:
-            theirs = {i: self._fetch[i]("payload", seq, 0) for i in range(K) if i != k}
-            merged = [merge_payloads([own[0] if i == k else self._result(theirs[i]) for i in range(K)], plan.merge)]
+            merged = [self._gathered(seq, 0, own[0], plan.merge)]
         else:
             mine = {}
             for j in range(plan.slices):
                 if (j + seq) % K == k:
-                    theirs = {i: self._fetch[i]("payload", seq, j) for i in range(K) if i != k}
-                    mine[j] = merge_payloads([own[j] if i == k else self._result(theirs[i]) for i in range(K)],
-                                             plan.merge)
+                    mine[j] = self._gathered(seq, j, own[j], plan.merge)
                     self._post(("merged", seq, j), mine[j])
             fetched = {j: self._fetch[(j + seq) % K]("merged", seq, j) for j in range(plan.slices) if j not in mine}
             merged = [mine[j] if j in mine else self._result(fetched[j]) for j in range(plan.slices)]
         if plan.checkpoint and k == 0:
-            # every row merges at an epoch's end: B + M is the merged model, whatever W does next
-            state = {name: self.replica.base[name].copy() for name in self.replica.storage}
-            for payload in merged:
-                for name, (start, delta) in payload.items():
-                    state[name][start:start + delta.shape[0]] += delta
-            self._post(("checkpoint", plan.epoch, 0), state)
+            # every row merges at an epoch's end: B + M is the merged model
+            self._post(("checkpoint", plan.epoch, 0), self.replica.merged_state(merged))
         return merged
+
+    def _gathered(self, seq: int, j: int, mine: Payload, rule: str) -> Payload:
+        """Slice ``j`` of round ``seq`` merged by ``rule`` from every replica's payload (this
+        one's: ``mine``)."""
+        K = len(self._fetch)
+        theirs = {i: self._fetch[i]("payload", seq, j) for i in range(K) if i != self.k}
+        return merge_payloads([mine if i == self.k else self._result(theirs[i]) for i in range(K)], rule)
 
     async def checkpoint(self, epoch: int) -> Dict[str, np.ndarray]:
         """The merged model at the end of ``epoch`` (replica 0; once)."""
@@ -264,7 +276,7 @@ class ReplicaActor:
         key = (kind, seq, j)
         while key not in self._box:
             if self._stopped:
-                raise RuntimeError("the replica was stopped (the driver gave up this attempt)")
+                raise RuntimeError(_STOPPED)
             await self._events.setdefault(key, asyncio.Event()).wait()
         return self._box[key]
 
@@ -287,7 +299,7 @@ class ReplicaActor:
                 return future.result(timeout=_POLL_S)
             except (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError):
                 if self._stopped:
-                    raise RuntimeError("the replica was stopped (the driver gave up this attempt)") from None
+                    raise RuntimeError(_STOPPED) from None
 
     def _post(self, key: tuple, value: Any) -> None:
         self._loop.add_callback(self._put, key, value)
