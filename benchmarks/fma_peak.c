@@ -6,7 +6,8 @@
  *    FMA is the FMA latency (4 cycles on Zen 4/5 and on Intel cores since Skylake-SP);
  *    4 / that time is the clock.
  * 2. Twelve independent chains: enough to hide the latency, so the rate is the core's
- *    issue width for 512-bit FMAs (2 per cycle on a core with two FMA pipes).
+ *    issue width for 512-bit FMAs (2 per cycle with two full-width pipes, 1 on Zen 4,
+ *    which runs each on both of its 256-bit pipes), then the same with 256-bit FMAs.
  * The accumulators are printed so that the compiler cannot drop the loops.
  */
 #include <immintrin.h>
@@ -30,47 +31,28 @@ static double dependent(long n, float *sink) {
     return t / n;
 }
 
-static double independent(long n, float *sink) {
-    __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    /* distinct starting values: with equal ones the compiler proves the chains equal and keeps one */
-    __m512 x0 = _mm512_set1_ps(1.00f), x1 = _mm512_set1_ps(1.01f), x2 = _mm512_set1_ps(1.02f),
-           x3 = _mm512_set1_ps(1.03f), x4 = _mm512_set1_ps(1.04f), x5 = _mm512_set1_ps(1.05f),
-           x6 = _mm512_set1_ps(1.06f), x7 = _mm512_set1_ps(1.07f), x8 = _mm512_set1_ps(1.08f),
-           x9 = _mm512_set1_ps(1.09f), x10 = _mm512_set1_ps(1.10f), x11 = _mm512_set1_ps(1.11f);
-    double t = now();
-    for (long i = 0; i < n; i++) {
-        x0 = _mm512_fmadd_ps(x0, b, c); x1 = _mm512_fmadd_ps(x1, b, c); x2 = _mm512_fmadd_ps(x2, b, c);
-        x3 = _mm512_fmadd_ps(x3, b, c); x4 = _mm512_fmadd_ps(x4, b, c); x5 = _mm512_fmadd_ps(x5, b, c);
-        x6 = _mm512_fmadd_ps(x6, b, c); x7 = _mm512_fmadd_ps(x7, b, c); x8 = _mm512_fmadd_ps(x8, b, c);
-        x9 = _mm512_fmadd_ps(x9, b, c); x10 = _mm512_fmadd_ps(x10, b, c); x11 = _mm512_fmadd_ps(x11, b, c);
+/* Twelve independent chains of FMAs of one width. The chains start from distinct values:
+   with equal ones the compiler proves them equal and keeps one. */
+#define INDEPENDENT(NAME, VEC, SET1, FMADD, STORE, LANES)                          \
+    static double NAME(long n, float *sink) {                                     \
+        VEC b = SET1(0.999999f), c = SET1(1e-7f), x[12];                          \
+        for (int k = 0; k < 12; k++) x[k] = SET1(1.0f + 0.01f * k);               \
+        double t = now();                                                         \
+        for (long i = 0; i < n; i++) {                                            \
+            _Pragma("GCC unroll 12")                                              \
+            for (int k = 0; k < 12; k++) x[k] = FMADD(x[k], b, c);                \
+        }                                                                         \
+        t = now() - t;                                                            \
+        float out[LANES];                                                         \
+        for (int k = 0; k < 12; k++) {                                            \
+            STORE(out, x[k]);                                                     \
+            for (int l = 0; l < LANES; l++) *sink += out[l];                      \
+        }                                                                         \
+        return t / (12.0 * n);                                                    \
     }
-    t = now() - t;
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)),
-                             _mm512_add_ps(_mm512_add_ps(x4, x5), _mm512_add_ps(x6, x7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(x8, x9), _mm512_add_ps(x10, x11)));
-    *sink += _mm512_reduce_add_ps(s);
-    return t / (12.0 * n);
-}
 
-static double independent256(long n, float *sink) {
-    /* the same with 256-bit FMAs: a core that splits a 512-bit FMA into two halves (Zen 4)
-       issues twice as many of these per cycle, one that has full-width pipes the same number */
-    __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    __m256 x[12];
-    for (int k = 0; k < 12; k++) x[k] = _mm256_set1_ps(1.0f + 0.01f * k);
-    double t = now();
-    for (long i = 0; i < n; i++) {
-#pragma GCC unroll 12
-        for (int k = 0; k < 12; k++) x[k] = _mm256_fmadd_ps(x[k], b, c);
-    }
-    t = now() - t;
-    __m256 s = x[0];
-    for (int k = 1; k < 12; k++) s = _mm256_add_ps(s, x[k]);
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    for (int k = 0; k < 8; k++) *sink += out[k];
-    return t / (12.0 * n);
-}
+INDEPENDENT(independent, __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16)
+INDEPENDENT(independent256, __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8)
 
 int main(void) {
     float sink = 0.0f;

@@ -1,4 +1,4 @@
-/* Core-to-core latency of the machine's two CPUs (BENCHMARKS.md, "Threads on the Zen 4 VM").
+/* Core-to-core latency of the machine's two CPUs (BENCHMARKS.md, "Where the second core waits").
  *
  *   gcc -O2 -pthread benchmarks/pingpong.c -o /tmp/pingpong && /tmp/pingpong 20
  *

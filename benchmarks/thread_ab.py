@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Paired thread-configuration A/B in one process (BENCHMARKS.md, "Threads on the Zen 4 VM").
+"""Paired thread-configuration A/B in one process (BENCHMARKS.md, "Where the second core waits").
 
 One model and one vocabulary; the configurations alternate run by run, one epoch of
 ``corpus_file`` each, so that a slow phase of the shared machine hits every configuration
