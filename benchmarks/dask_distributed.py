@@ -62,11 +62,13 @@ def resolved(config: str, K: int, args: argparse.Namespace) -> tuple:
 
 def run_one(path: str, config: str, K: int, sync: str, merge: str, seed: int, args: argparse.Namespace) -> dict:
     from cyw2v import Word2Vec
-    params = dict(STANDARD, **CONFIGS[config], seed=seed, epochs=args.epochs)
+    params = dict(STANDARD, **CONFIGS[config], seed=seed, epochs=args.epochs,
+                  alpha=None if args.alpha == "default" else float(args.alpha))
     t0 = time.perf_counter()
     sync_period, overlap = resolved(config, K, args)
     record = {"config": config, "K": K, "sync": sync if K > 1 else "single", "merge": merge, "seed": seed,
               "sync_period": sync_period, "hot_rows": args.hot_rows, "epochs": args.epochs, "overlap": overlap,
+              "alpha": params["alpha"],
               "defaults": args.sync_period is None and args.overlap == DEFAULT_OVERLAP}
     if K == 1:
         model = Word2Vec(corpus_file=path, workers=2, **params)
@@ -251,6 +253,8 @@ def main() -> int:
     p.add_argument("--merge", default=DEFAULT_MERGE, help="the merge rule of the --replicas and --epoch-sync runs")
     p.add_argument("--seeds", default="1")
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--alpha", default=str(STANDARD["alpha"]),
+                   help="initial learning rate, or 'default' for the model's (Word2Vec(alpha=None))")
     p.add_argument("--sync-period", type=int, default=None, help="words per replica per round (default: DaskWord2Vec's)")
     p.add_argument("--hot-rows", type=int, default=1024)
     p.add_argument("--overlap", choices=("never", "large", "always"), default=DEFAULT_OVERLAP,

@@ -12,7 +12,7 @@ import numpy as np
 from ._dispatch import core as _core
 from .keyedvectors import KeyedVectors
 from .params import BY_NAME, PARAM_DEFAULTS, batches_windows, bind, centres_per_block, check, check_between, \
-    check_vocabulary_size, described, signature, validate
+    check_vocabulary_size, described, learning_rate, signature, validate
 from .persistence import ModelPersistence
 from .scoring import Scoring
 from .training import Callback, Corpus, Schedule, Source, Stats, Trainer, check_totals, notify, progress_bar, \
@@ -93,9 +93,13 @@ class Word2Vec(ModelPersistence, Scoring):
         return dict(self._params)
 
     @property
+    def alpha(self) -> float:
+        """The initial learning rate: ``alpha``, or for None this model's default (params.learning_rate)."""
+        return learning_rate(self._params)
+
+    @property
     def batches_windows(self) -> bool:
-        """Whether skip-gram trains each window as one batch: ``batch_window`` resolved
-        (see :func:`cyw2v.params.batches_windows`)."""
+        """Whether skip-gram trains each window as one batch: ``batch_window`` resolved (params.batches_windows)."""
         return batches_windows(self._params)
 
     @property

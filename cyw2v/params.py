@@ -171,11 +171,23 @@ _POSITIVE = Integer(1)
 CBOW_GRADIENTS = ("word2vec", "exact")
 _VOCAB_LIMIT = OrNone(Integer(1, INT32_MAX))  # rows are int32 in the engine
 
+# alpha=None: the initial learning rate by model (BENCHMARKS.md, "CBOW: the learning rate"; the
+# 16.9M-word benchmark corpus, medians of 3 seeds). CBOW's mean with negative sampling at 0.05
+# (word2vec.c's CBOW default) scored analogy 0.342 / WS-353 0.641 against 0.291 / 0.595 at
+# gensim's 0.025; CBOW-HS lost 1.9 analogy points at 0.05, so it keeps 0.025, as do skip-gram
+# and the CBOW sum (whose hidden vector is C times the mean's). The exact gradient's steps are
+# about C (~6) times smaller: 0.1 scored 0.324 / 0.658 against 0.201 / 0.497 at 0.025.
+GENSIM_ALPHA = 0.025
+CBOW_NS_ALPHA = 0.05
+EXACT_CBOW_ALPHA = 0.1
+
 #: Every training parameter, in gensim's positional order (then ours). ``Word2Vec`` puts
 #: ``callbacks`` after ``compute_loss`` as gensim does; it is not a parameter of training.
 PARAMETERS: Tuple[Param, ...] = (
     Param("vector_size", 100, Integer(1, MAX_VECTOR_SIZE), "dimensionality of the word vectors", cli="--dim"),
-    Param("alpha", 0.025, Real(0.0, strict=True, high=MAX_ALPHA), "initial learning rate"),
+    Param("alpha", None, OrNone(Real(0.0, strict=True, high=MAX_ALPHA)),
+          f"initial learning rate (None: {CBOW_NS_ALPHA} for the CBOW mean with negative sampling alone, as in "
+          f"word2vec.c, {EXACT_CBOW_ALPHA} with cbow_gradient='exact', else gensim's {GENSIM_ALPHA})"),
     Param("window", 5, Integer(1, MAX_WINDOW), "largest distance between the centre and a context word"),
     Param("min_count", 5, Integer(0, INT64_MAX), "drop words rarer than this"),
     Param("max_vocab_size", None, _VOCAB_LIMIT,
@@ -205,7 +217,7 @@ PARAMETERS: Tuple[Param, ...] = (
           "SG-NS ~1.4x faster for ~1.8 analogy points less)"),
     Param("cbow_gradient", "word2vec", Choice(CBOW_GRADIENTS),
           "CBOW mean: 'word2vec' gives each context row the mean's whole gradient, 'exact' 1/C of it "
-          "(Irsoy et al. 2021; raise alpha with it, to 0.075-0.15)"),
+          "(Irsoy et al. 2021; its steps are C times smaller, so its default alpha is larger)"),
 )
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}
@@ -272,8 +284,9 @@ def check_between(q: Dict[str, Any]) -> Dict[str, Any]:
     if q["cbow_gradient"] != "word2vec" and (q["sg"] or not q["cbow_mean"]):
         raise ValueError(f"cbow_gradient={q['cbow_gradient']!r} is the gradient of CBOW's mean: it needs "
                          f"sg=0 and cbow_mean=1 (got sg={q['sg']}, cbow_mean={q['cbow_mean']})")
-    if q["min_alpha"] > q["alpha"]:
-        raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({q['alpha']})")
+    if q["min_alpha"] > learning_rate(q):
+        raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({learning_rate(q)}"
+                         f"{', the default for this model' if q['alpha'] is None else ''})")
     if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
         raise ValueError("no objective: set negative > 0, hs=1 or softmax=True")
     if q["workers"] * scratch_bytes(q) > MAX_SCRATCH_BYTES:
@@ -335,6 +348,18 @@ class EngineConfig:
     hot_rows: int          # output rows each worker keeps a private copy of
     hot_sync_words: int
     cbow_exact: int = 0    # CBOW-mean: each context row gets gradient / C (cbow_gradient="exact")
+
+
+def learning_rate(p: Mapping[str, Any]) -> float:
+    """``alpha`` resolved: the value given, else this model's default (CBOW_NS_ALPHA,
+    EXACT_CBOW_ALPHA or GENSIM_ALPHA; see above)."""
+    if p["alpha"] is not None:
+        return p["alpha"]
+    if p["sg"] or not p["cbow_mean"]:
+        return GENSIM_ALPHA
+    if p["cbow_gradient"] == "exact":
+        return EXACT_CBOW_ALPHA
+    return CBOW_NS_ALPHA if not (p["hs"] or p["softmax"]) else GENSIM_ALPHA
 
 
 def batches_windows(p: Mapping[str, Any]) -> bool:

@@ -318,7 +318,7 @@ def check_finite(trainer: Trainer, stats: Stats, epoch: int, schedule: Schedule)
         return
     p, V = trainer.params, len(trainer.vocab)
     if schedule.start > 0.1:
-        cause = f"the learning rate alpha={schedule.start:g} is too large (the default is 0.025)"
+        cause = f"the learning rate alpha={schedule.start:g} is too large (the defaults are 0.025-0.1)"
     elif p["negative"] > V:
         cause = f"negative={p['negative']} is larger than the vocabulary ({V} words)"
     elif p["window"] > 100:

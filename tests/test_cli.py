@@ -181,7 +181,8 @@ def test_train_help_shows_each_parameters_default():
     text = " ".join(run("train", "--help").stdout.split())
     assert "Parameter.empty" not in text
     for name in ("vector_size", "alpha", "window", "min_alpha"):
-        assert f"(default {BY_NAME[name].default})" in text, name
+        default = BY_NAME[name].default
+        assert f"(default {'none' if default is None else default})" in text, name
     assert "(default the cores this process may run on)" in text
 
 

@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from cyw2v.dask.merge import (RULES, bytes_moved, gathers, hot_count, merge_payloads, merge_ranges,  # noqa: E402
-                              payload_bytes, split_ranges, trailing_zeros)
+from cyw2v.dask.merge import (MAX_REPLICA_ALPHA, RULES, bytes_moved, gathers, hot_count,  # noqa: E402
+                              merge_payloads, merge_ranges, payload_bytes, split_ranges, trailing_zeros)
 from cyw2v.dask.replica import Replica, RoundPlan  # noqa: E402
 from cyw2v.training import Schedule, Stats  # noqa: E402
 
@@ -147,7 +147,11 @@ def test_slices_cover_the_ranges_and_payload_sizes():
 
 
 def test_average_rule_trains_replicas_at_k_times_alpha():
-    assert [RULES[name].alpha_scale(4) for name in ("average", "mean", "sum")] == [4.0, 1.0, 1.0]
+    assert [RULES[name].alpha_scale(4, 0.025) for name in ("average", "mean", "sum")] == [4.0, 1.0, 1.0]
+    # capped: the replicas start at most at MAX_REPLICA_ALPHA, never below alpha
+    assert RULES["average"].alpha_scale(4, 0.05) * 0.05 == pytest.approx(MAX_REPLICA_ALPHA)
+    assert RULES["average"].alpha_scale(2, 0.05) == 2.0
+    assert RULES["average"].alpha_scale(4, 0.5) == 1.0 and RULES["mean"].alpha_scale(4, 0.05) == 1.0
     shard = [[WORDS[:6], WORDS[6:]]]
     rep = Replica(PARAMS, META, COUNTS, None, shard, compute_loss=False)
     seen = []
@@ -162,6 +166,19 @@ def test_average_rule_trains_replicas_at_k_times_alpha():
     (a0, a1), (b0, b1) = seen
     assert a0 == pytest.approx(schedule.alpha(0, 0.0)) and a1 == pytest.approx(schedule.alpha(0, 0.5))
     assert (b0, b1) == pytest.approx((4 * a0, 4 * a1))
+
+
+def test_the_driver_plans_the_capped_rate_of_the_resolved_alpha():
+    from cyw2v.dask import DaskWord2Vec
+    from cyw2v.dask.driver import _Replicas
+    for kw, K, start, replica_start in ((dict(sg=0), 2, 0.05, 0.1), (dict(sg=0), 4, 0.05, MAX_REPLICA_ALPHA),
+                                        (dict(sg=1), 4, 0.025, 0.1), (dict(sg=0, alpha=0.025), 4, 0.025, 0.1)):
+        driver = DaskWord2Vec(**kw)
+        replicas = _Replicas(None, [f"w{k}" for k in range(K)])
+        replicas.words = [10 ** 6] * K
+        schedule = Schedule(driver.model.alpha, driver.model.min_alpha, driver.model.epochs)
+        plan = next(driver._plans(replicas, schedule, 0))
+        assert schedule.start == start and plan.alpha_scale * start == pytest.approx(replica_start), (kw, K)
 
 
 def test_default_rounds_follow_the_replicas_and_the_model():

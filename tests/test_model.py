@@ -32,7 +32,10 @@ def small(**kw):
 # ------------------------------------------------------------------ parameters and errors
 def test_gensim_defaults():
     m = Word2Vec()
-    for name, value in dict(vector_size=100, alpha=0.025, window=5, min_count=5, max_vocab_size=None,
+    # the one difference: alpha=None is the model's own default (0.05 for this CBOW mean, as in
+    # word2vec.c; test_params), gensim's 0.025 is alpha=0.025
+    assert m.get_params()["alpha"] is None and Word2Vec(alpha=0.025).alpha == 0.025
+    for name, value in dict(vector_size=100, window=5, min_count=5, max_vocab_size=None,
                             sample=1e-3, seed=1, workers=3, min_alpha=0.0001, sg=0, hs=0, negative=5,
                             ns_exponent=0.75, cbow_mean=1, epochs=5, sorted_vocab=1, batch_words=10000,
                             compute_loss=False, max_final_vocab=None, shrink_windows=True).items():

@@ -3,11 +3,12 @@ parameters and the CLI's training options all come from it, with the same defaul
 checked once, at the door, also when a parameter attribute is set later."""
 import inspect
 
+import numpy as np
 import pytest
 
 from cyw2v import Word2Vec
 from cyw2v.cli import build_parser
-from cyw2v.params import PARAMETERS, EngineConfig, resolve, validate
+from cyw2v.params import PARAMETERS, EngineConfig, learning_rate, resolve, validate
 
 NAMES = [p.name for p in PARAMETERS]
 #: Arguments that are not training parameters, as gensim places them.
@@ -29,12 +30,47 @@ def test_word2vec_signature_is_the_table_in_gensim_order():
 
 
 def test_word2vec_binds_like_a_plain_signature():
-    m = Word2Vec(None, None, 12, window=3)      # positional in gensim's order
-    assert (m.vector_size, m.window, m.alpha) == (12, 3, 0.025)
+    m = Word2Vec(None, None, 12, 0.03, window=3)      # positional in gensim's order
+    assert (m.vector_size, m.alpha, m.window) == (12, 0.03, 3)
     with pytest.raises(TypeError, match="no_such"):
         Word2Vec(no_such=1)
     with pytest.raises(TypeError):
         Word2Vec(None, None, 12, vector_size=12)
+
+
+def test_alpha_none_is_the_learning_rate_of_the_model():
+    # gensim starts every model at 0.025; cyw2v's default (None) depends on the model
+    rates = {"skip-gram": (dict(sg=1), 0.025), "CBOW mean": ({}, 0.05),
+             "exact CBOW mean": (dict(cbow_gradient="exact"), 0.1), "CBOW sum": (dict(cbow_mean=0), 0.025),
+             "skip-gram HS": (dict(sg=1, hs=1, negative=0), 0.025), "CBOW-HS": (dict(hs=1, negative=0), 0.025),
+             "CBOW NS+HS": (dict(hs=1), 0.025), "CBOW softmax": (dict(negative=0, softmax=True), 0.025),
+             "exact CBOW-HS": (dict(hs=1, negative=0, cbow_gradient="exact"), 0.1)}
+    for name, (kw, rate) in rates.items():
+        m = Word2Vec(**kw)
+        assert (m.alpha, m.get_params()["alpha"], learning_rate(validate(kw))) == (rate, None, rate), name
+        assert Word2Vec(alpha=0.025, **kw).alpha == 0.025, name       # gensim's default stays reachable
+    m = Word2Vec()
+    m.sg = 1                                         # resolved when read, not frozen at construction
+    assert m.alpha == 0.025
+    m.alpha = 0.07
+    assert (m.alpha, m.get_params()["alpha"]) == (0.07, 0.07)
+
+
+def test_min_alpha_is_checked_against_the_resolved_alpha():
+    Word2Vec(min_alpha=0.04)                         # below CBOW's 0.05
+    with pytest.raises(ValueError, match=r"min_alpha \(0.04\) must not exceed alpha \(0.025, the default"):
+        Word2Vec(sg=1, min_alpha=0.04)
+    with pytest.raises(ValueError, match=r"must not exceed alpha \(0.03\)$"):
+        Word2Vec(alpha=0.03, min_alpha=0.04)
+
+
+def test_the_default_learning_rate_is_the_one_trained():
+    corpus = [["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "and", "a", "cat"]] * 30
+    kw = dict(vector_size=8, min_count=1, workers=1, epochs=2, seed=3)
+    for model_kw, rate in ((dict(sg=0), 0.05), (dict(sg=1), 0.025)):
+        default = Word2Vec(corpus, **kw, **model_kw).wv.vectors
+        assert np.array_equal(default, Word2Vec(corpus, alpha=rate, **kw, **model_kw).wv.vectors)
+        assert not np.array_equal(default, Word2Vec(corpus, alpha=rate * 1.5, **kw, **model_kw).wv.vectors)
 
 
 def test_transformer_parameters_are_the_table():

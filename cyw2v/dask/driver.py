@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..model import Word2Vec
-from ..params import BY_NAME, Choice, Integer, OrNone, Param, PathLike, bind, described, signature, validate
+from ..params import BY_NAME, Choice, Integer, OrNone, Param, PathLike, bind, described, learning_rate, signature, \
+    validate
 from ..training import Schedule, notify, progress_bar
 from ..weights import MATRICES, matrix_rows
 from . import replica
@@ -275,7 +276,7 @@ class DaskWord2Vec:
 
     def _train(self, client: Any, source: Any) -> None:
         epochs = self._params["epochs"]
-        schedule = Schedule(self._params["alpha"], self._params["min_alpha"], epochs)
+        schedule = Schedule(learning_rate(self._params), self._params["min_alpha"], epochs)
         bar = progress_bar(self.progress, epochs * self.model.corpus_total_words)
         self.model.loss_history = []
         self.rounds, self.restarts = [], 0
@@ -341,7 +342,7 @@ class DaskWord2Vec:
         p, opts = self._params, self.options
         K, d = len(replicas.addresses), p["vector_size"]
         R = max(1, math.ceil(max(replicas.words) / self.sync_period_for(K)))
-        alpha_scale = RULES[opts["merge"]].alpha_scale(K)
+        alpha_scale = RULES[opts["merge"]].alpha_scale(K, schedule.start)
         rows = {name: matrix_rows(name, len(self.model.wv), p["negative"], p["hs"], p["softmax"]) for name in MATRICES}
         seq = 0
         for epoch in range(start, p["epochs"]):

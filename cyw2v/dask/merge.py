@@ -87,6 +87,13 @@ def _by_one(deltas: Sequence[np.ndarray]) -> np.ndarray:
     return np.ones((1, 1), dtype=deltas[0].dtype)
 
 
+#: The highest rate the linear scaling rule may start a replica at. CBOW-NS at K = 4 (16.9M
+#: words, seed 1) scored analogy 0.298 with the replicas at 0.1, 0.308 at 0.15 and 0.288 at 0.2,
+#: and at K = 2 0.331 at 0.1 (median of 3 seeds) against 0.323 at 0.075 (BENCHMARKS.md,
+#: "Distributed"): beyond ~0.15 the replicas' steps overshoot however short the rounds.
+MAX_REPLICA_ALPHA = 0.15
+
+
 @dataclass(frozen=True)
 class MergeRule:
     """How replicas' deltas combine (their sum over ``divisor``, per row), and whether the
@@ -95,9 +102,12 @@ class MergeRule:
     divisor: Callable[[Sequence[np.ndarray]], np.ndarray]
     scale_alpha: bool
 
-    def alpha_scale(self, replicas: int) -> float:
-        """The factor on the learning rate of each of ``replicas`` replicas."""
-        return float(replicas) if self.scale_alpha else 1.0
+    def alpha_scale(self, replicas: int, alpha: float) -> float:
+        """The factor on the learning rate (starting at ``alpha``) of each of ``replicas``
+        replicas: K, or less where K x alpha would exceed MAX_REPLICA_ALPHA."""
+        if not self.scale_alpha:
+            return 1.0
+        return max(1.0, min(float(replicas), MAX_REPLICA_ALPHA / alpha))
 
     def combine(self, deltas: Sequence[np.ndarray]) -> np.ndarray:
         """The merged update of one matrix's rows from the replicas' deltas (each rows x d)."""
