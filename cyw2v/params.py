@@ -284,8 +284,9 @@ def check_between(q: Dict[str, Any]) -> Dict[str, Any]:
     if q["cbow_gradient"] != "word2vec" and (q["sg"] or not q["cbow_mean"]):
         raise ValueError(f"cbow_gradient={q['cbow_gradient']!r} is the gradient of CBOW's mean: it needs "
                          f"sg=0 and cbow_mean=1 (got sg={q['sg']}, cbow_mean={q['cbow_mean']})")
-    if q["min_alpha"] > learning_rate(q):
-        raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({learning_rate(q)}"
+    alpha = learning_rate(q)
+    if q["min_alpha"] > alpha:
+        raise ValueError(f"min_alpha ({q['min_alpha']}) must not exceed alpha ({alpha}"
                          f"{', the default for this model' if q['alpha'] is None else ''})")
     if not q["hs"] and q["negative"] == 0 and not q["softmax"]:
         raise ValueError("no objective: set negative > 0, hs=1 or softmax=True")
