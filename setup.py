@@ -26,6 +26,9 @@ if sys.platform != "win32":
         # Extra copies of the same engine for newer CPUs; cyw2v._dispatch picks one at import.
         variants = {
             "avx2": ["-mavx2", "-mfma"],
+            # a measuring instrument: the AVX2 engine rounding its weights (see _core.pyx);
+            # F16C (on every AVX2 CPU) converts float16 in hardware, not in libgcc
+            "emulate": ["-mavx2", "-mfma", "-mf16c", "-DCYW2V_ROUNDED_WEIGHTS=1"],
             "avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma",
                        "-mprefer-vector-width=512", "--param=vect-partial-vector-usage=2"],
         }

@@ -34,6 +34,8 @@ from libc.limits cimport INT_MAX
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 
+import os
+
 import numpy as np
 
 cdef extern from "stdlib.h" nogil:
@@ -66,6 +68,90 @@ cdef extern from *:
     }
     """
     int cyw2v_cpu_supports(const char* feature) nogil
+
+
+# Reduced-precision weights, emulated: an engine compiled with CYW2V_ROUNDED_WEIGHTS=1
+# (cyw2v._core_emulate, never chosen by the dispatcher on its own) rounds every weight row
+# it writes to bfloat16 or float16 and keeps it in float32, so that training sees exactly
+# the values such storage would hold. It measures what the precision costs the embeddings
+# before any kernel stores 16-bit rows. Every other build compiles the rounding out.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #ifndef CYW2V_ROUNDED_WEIGHTS
+    #define CYW2V_ROUNDED_WEIGHTS 0
+    #endif
+    enum { CYW2V_FLOAT32 = 0, CYW2V_BF16_NEAREST = 1, CYW2V_BF16_STOCHASTIC = 2,
+           CYW2V_FP16_NEAREST = 3 };
+
+    /* bfloat16 keeps float32's top 16 bits. Nearest adds 0x7FFF plus the lowest kept bit
+       (ties to even); stochastic adds 16 uniform bits, so it rounds up with probability
+       equal to the dropped fraction and is unbiased. Inf and NaN pass unchanged. */
+    static inline float cyw2v_bf16(float x, uint32_t noise, int nearest) {
+        uint32_t u;
+        memcpy(&u, &x, sizeof u);
+        if ((u & 0x7F800000u) == 0x7F800000u) return x;
+        u += nearest ? 0x7FFFu + ((u >> 16) & 1u) : (noise & 0xFFFFu);
+        u &= 0xFFFF0000u;
+        memcpy(&x, &u, sizeof u);
+        return x;
+    }
+
+    static inline uint64_t cyw2v_round_bits(uint64_t* state) {   /* SplitMix64 */
+        uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+
+    /* Round y[0..d) in place to the storage precision `mode`; 0 if the mode is known. */
+    static int cyw2v_round_row(float* y, int d, int mode, uint64_t* state) {
+        int k;
+        uint64_t bits = 0;
+        switch (mode) {
+        case CYW2V_FLOAT32:
+            return 0;
+        case CYW2V_BF16_NEAREST:
+            for (k = 0; k < d; k++) y[k] = cyw2v_bf16(y[k], 0, 1);
+            return 0;
+        case CYW2V_BF16_STOCHASTIC:
+            for (k = 0; k < d; k++) {
+                if ((k & 3) == 0) bits = cyw2v_round_bits(state);   /* 16 bits per value */
+                y[k] = cyw2v_bf16(y[k], (uint32_t)(bits >> (16 * (k & 3))), 0);
+            }
+            return 0;
+        case CYW2V_FP16_NEAREST:
+    #ifdef __FLT16_MAX__
+            for (k = 0; k < d; k++) y[k] = (float)(_Float16)y[k];
+            return 0;
+    #else
+            return -1;
+    #endif
+        }
+        return -1;
+    }
+    """
+    int ROUNDED_WEIGHTS "CYW2V_ROUNDED_WEIGHTS"
+    int cyw2v_round_row(float* y, int d, int mode, uint64_t* state) nogil
+
+#: Storage precisions an emulating engine rounds the weights to (CYW2V_EMULATE_WEIGHTS).
+EMULATED_PRECISIONS = {"float32": 0, "bf16": 1, "bf16-stochastic": 2, "fp16": 3}
+
+
+def emulates_rounded_weights() -> bool:
+    """Whether this build rounds the weights it writes (CYW2V_EMULATE_WEIGHTS, see above)."""
+    return bool(ROUNDED_WEIGHTS)
+
+
+def round_weights(float[::1] values, str precision, uint64_t seed=1):
+    """Round ``values`` in place as the emulating engine rounds a weight row it wrote."""
+    cdef uint64_t state = seed
+    if precision not in EMULATED_PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(EMULATED_PRECISIONS)}, not {precision!r}")
+    if values.shape[0] and cyw2v_round_row(&values[0], <int>values.shape[0],
+                                           EMULATED_PRECISIONS[precision], &state) != 0:
+        raise ValueError(f"this compiler has no float16 type; cannot round to {precision}")
 
 
 def cpu_supports(str feature) -> bool:

@@ -2,6 +2,8 @@
 
 The same source (_core.pyx) is compiled three times on x86-64: portable baseline,
 AVX2+FMA and AVX-512. ``CYW2V_KERNEL=baseline|avx2|avx512`` forces a variant.
+``CYW2V_KERNEL=emulate`` picks a fourth copy, never chosen on its own: the AVX2 engine
+that rounds the weights it writes to the precision in ``CYW2V_EMULATE_WEIGHTS``.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ _REQUIREMENTS = {
     "avx2": ("avx2", "fma"),
     "baseline": (),
 }
+#: Measuring instruments: compiled like the others, used only when CYW2V_KERNEL names them.
+_INSTRUMENTS = {"emulate": ("avx2", "fma")}
 
 
 def available_kernels() -> Dict[str, ModuleType]:
@@ -35,15 +39,27 @@ def available_kernels() -> Dict[str, ModuleType]:
     return found
 
 
-def _choose() -> ModuleType:
+def _instrument(name: str) -> Dict[str, ModuleType]:
+    """The instrument ``name`` as {name: module} if this CPU runs it, else empty."""
+    if name not in _INSTRUMENTS or not all(_baseline.cpu_supports(f) for f in _INSTRUMENTS[name]):
+        return {}
+    try:
+        return {name: importlib.import_module(f"cyw2v._core_{name}")}
+    except ImportError:
+        return {}
+
+
+def _choose() -> tuple:
     kernels = available_kernels()
     forced = os.environ.get("CYW2V_KERNEL", "").strip().lower()
     if forced:
+        kernels.update(_instrument(forced))
         if forced not in kernels:
             raise ImportError(f"CYW2V_KERNEL={forced!r} is not available here; have {sorted(kernels)}")
-        return kernels[forced]
-    return next(iter(kernels.values()))
+        return forced, kernels[forced]
+    return next(iter(kernels.items()))
 
 
-core: ModuleType = _choose()
-KERNEL: str = next(name for name, mod in available_kernels().items() if mod is core)
+KERNEL: str
+core: ModuleType
+KERNEL, core = _choose()

@@ -63,6 +63,7 @@ cdef struct Net:
     int32_t* stop_flag               # set to 1 by the Python layer to interrupt
     int32_t hot_rows                 # rows per output matrix each thread caches (0 = off)
     int32_t hot_sync_words           # kept words between merges of the cached rows
+    int weight_rounding              # storage precision emulated (CYW2V_ROUNDED_WEIGHTS builds)
     block_fn train_block             # the architecture, one block
     sentence_fn train_sentence       # architecture and objectives, a subsampled sentence
     objective_fn objective           # the one enabled objective, or all_objectives
@@ -109,6 +110,7 @@ cdef struct SoftmaxState:
 
 cdef struct Scratch:
     uint64_t rng
+    uint64_t round_rng   # stochastic rounding's bits (emulated precision), apart from rng
     int max_m            # rows of H / gH
     float* H             # max_m x d hidden vectors
     float* gH            # max_m x d their gradient
@@ -290,6 +292,7 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
 cdef inline void scratch_begin(Scratch* w, uint64_t seed) noexcept nogil:
     """Reset the per-call state, as if the buffers were freshly allocated with ``seed``."""
     w.rng = seed
+    w.round_rng = seed ^ <uint64_t>0xD1B54A32D192ED03ULL
     w.loss = 0.0
     w.loss_terms = 0
     w.since_sync = 0
@@ -348,6 +351,14 @@ cdef inline void scale(float* y, float a, int d) noexcept nogil:
     cdef int k
     for k in range(d):
         y[k] *= a
+
+
+cdef inline void stored(const Net* net, Scratch* w, float* row) noexcept nogil:
+    """A weight row was just written: round it to the storage precision the engine
+    emulates. ROUNDED_WEIGHTS is a compile-time 0 in every build but _core_emulate, where
+    the call compiles to nothing."""
+    if ROUNDED_WEIGHTS and net.weight_rounding:
+        cyw2v_round_row(row, net.d, net.weight_rounding, &w.round_rng)
 
 
 # ---------------------------------------------------------------------------------------
@@ -445,6 +456,7 @@ cdef inline void logistic_block(const Net* net, Scratch* w, const float* H, int 
         while j < m:
             axpy(y, G[j * T + t], H + j * d, d)
             j += 1
+        stored(net, w, y)
 
 
 cdef void logistic_block_rows(const Net* net, Scratch* w, const float* H, int m, float** rows,
@@ -604,6 +616,7 @@ cdef void full_softmax(const Net* net, Scratch* w, const float* H, int m,
             axpy(gH + j * d, w.sm.S[<size_t>j * V + v], u, d)
         for j in range(m):
             axpy(u, w.sm.S[<size_t>j * V + v], H + j * d, d)
+        stored(net, w, u)
 
 
 cdef void all_objectives(const Net* net, Scratch* w, const float* H, int m,
@@ -647,6 +660,7 @@ cdef inline void skipgram_pairs(const Net* net, Scratch* w, const int32_t* sent,
         memset(w.gH, 0, d * sizeof(float))
         objective(net, w, h, 1, &sent[i], 1, NULL, w.gH, alpha)
         axpy(h, input_factor(lockf, sent[j]), w.gH, d)
+        stored(net, w, h)
 
 
 cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
@@ -692,6 +706,7 @@ cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent,
               w.gH, alpha)
     for j in range(m):
         axpy(net.syn0 + <size_t>w.ctx[j] * d, input_factor(lockf, w.ctx[j]), w.gH + j * d, d)
+        stored(net, w, net.syn0 + <size_t>w.ctx[j] * d)
 
 
 cdef inline void cbow_context(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
@@ -726,6 +741,7 @@ cdef inline void cbow_context(const Net* net, Scratch* w, const int32_t* sent, i
         scale(w.gH, 1.0 / m, d)
     for j in range(m):
         axpy(net.syn0 + <size_t>w.ctx[j] * d, input_factor(lockf, w.ctx[j]), w.gH, d)
+        stored(net, w, net.syn0 + <size_t>w.ctx[j] * d)
 
 
 cdef inline void cbow_window(const Net* net, Scratch* w, const int32_t* sent, int n, int first,
@@ -948,6 +964,22 @@ def _lockf_factors(lockf, int32_t V):
     return factors
 
 
+def _emulated_precision() -> int:
+    """The storage precision an emulating build rounds the weights to, from
+    CYW2V_EMULATE_WEIGHTS (float32, bf16, bf16-stochastic or fp16); 0 in every other build."""
+    import os
+    name = os.environ.get("CYW2V_EMULATE_WEIGHTS", "").strip().lower() or "float32"
+    if name not in EMULATED_PRECISIONS:
+        raise ValueError(f"CYW2V_EMULATE_WEIGHTS must be one of {sorted(EMULATED_PRECISIONS)}, "
+                         f"not {name!r}")
+    if not ROUNDED_WEIGHTS:
+        if name != "float32":
+            raise ValueError("CYW2V_EMULATE_WEIGHTS needs the emulating engine "
+                             "(CYW2V_KERNEL=emulate)")
+        return 0
+    return EMULATED_PRECISIONS[name]
+
+
 cdef class Engine:
     """Training state shared by all worker threads: pointers into the model's arrays.
 
@@ -1032,7 +1064,18 @@ cdef class Engine:
         if cbow_exact and (sg or not cbow_mean):
             raise ValueError("cbow_exact needs CBOW with the mean (sg=0, cbow_mean=1)")
         hs = hs if V > 1 else 0    # one word has no Huffman path
+        rounding = _emulated_precision()
+        if rounding:
+            # start from weights the storage could hold; the private copies of hot rows
+            # would merge sums that it could not, so they stay off
+            for name in ("syn0", "syn1neg", "syn1", "syn1softmax"):
+                matrix = getattr(weights, name)
+                if matrix is not None and matrix.size:
+                    round_weights(matrix.reshape(-1),
+                                  "fp16" if rounding == EMULATED_PRECISIONS["fp16"] else "bf16")
+            hot_rows = 0
         memset(&self.net, 0, sizeof(Net))
+        self.net.weight_rounding = rounding
         self.net.syn0 = &syn0[0, 0]
         self.net.lockf = &lockf[0] if lockf.shape[0] else NULL
         self.net.V = V

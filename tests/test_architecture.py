@@ -26,7 +26,7 @@ INIT = "__init__"
 
 #: Lowest first; a module may import only modules of lower layers.
 LAYERS: List[List[str]] = [
-    ["_core", "_core_avx2", "_core_avx512", "_version", "_files", "_ranking", "datasets"],  # stdlib/numpy only
+    ["_core", "_core_avx2", "_core_avx512", "_core_emulate", "_version", "_files", "_ranking", "datasets"],  # stdlib/numpy only
     ["_dispatch", "_formats", "_gensim_pickle", "evaluation", "distances", "interchange", "scoring"],
     ["corpus", "keyedvectors", "params", "vocab", "weights"],
     ["training", "persistence"],
