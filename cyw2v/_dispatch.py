@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Dict
+from typing import Dict, Tuple
 
 from . import _core as _baseline
 
@@ -49,7 +49,7 @@ def _instrument(name: str) -> Dict[str, ModuleType]:
         return {}
 
 
-def _choose() -> tuple:
+def _choose() -> Tuple[str, ModuleType]:
     kernels = available_kernels()
     forced = os.environ.get("CYW2V_KERNEL", "").strip().lower()
     if forced:
