@@ -55,7 +55,8 @@ def _choose() -> Tuple[str, ModuleType]:
     if forced:
         kernels.update(_instrument(forced))
         if forced not in kernels:
-            raise ImportError(f"CYW2V_KERNEL={forced!r} is not available here; have {sorted(kernels)}")
+            have = sorted(kernels) + [name for name in _INSTRUMENTS if _instrument(name)]
+            raise ImportError(f"CYW2V_KERNEL={forced!r} is not available here; have {have}")
         return forced, kernels[forced]
     return next(iter(kernels.items()))
 
