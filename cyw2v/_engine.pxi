@@ -967,7 +967,6 @@ def _lockf_factors(lockf, int32_t V):
 def _emulated_precision() -> int:
     """The storage precision an emulating build rounds the weights to, from
     CYW2V_EMULATE_WEIGHTS (float32, bf16, bf16-stochastic or fp16); 0 in every other build."""
-    import os
     name = os.environ.get("CYW2V_EMULATE_WEIGHTS", "").strip().lower() or "float32"
     if name not in EMULATED_PRECISIONS:
         raise ValueError(f"CYW2V_EMULATE_WEIGHTS must be one of {sorted(EMULATED_PRECISIONS)}, "
@@ -1066,8 +1065,8 @@ cdef class Engine:
         hs = hs if V > 1 else 0    # one word has no Huffman path
         rounding = _emulated_precision()
         if rounding:
-            # start from weights the storage could hold; the private copies of hot rows
-            # would merge sums that it could not, so they stay off
+            # start from weights the storage could hold (rounded to nearest); the private
+            # copies of hot rows would merge sums that it could not, so they stay off
             for name in ("syn0", "syn1neg", "syn1", "syn1softmax"):
                 matrix = getattr(weights, name)
                 if matrix is not None and matrix.size:
