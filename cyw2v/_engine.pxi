@@ -64,6 +64,8 @@ cdef struct Net:
     int32_t hot_rows                 # rows per output matrix each thread caches (0 = off)
     int32_t hot_sync_words           # kept words between merges of the cached rows
     int weight_rounding              # storage precision emulated (CYW2V_ROUNDED_WEIGHTS builds)
+    float logit_scale                # logistic units train with sigma(logit_scale s + logit_shift)
+    float logit_shift
     block_fn train_block             # the architecture, one block
     sentence_fn train_sentence       # architecture and objectives, a subsampled sentence
     objective_fn objective           # the one enabled objective, or all_objectives
@@ -403,7 +405,8 @@ cdef inline void logistic_block(const Net* net, Scratch* w, const float* H, int 
     """T binary logistic units (output rows ``rows``, targets ``labels``) against m hidden
     rows H: the building block of negative sampling and hierarchical softmax.
 
-    With S = H U^T (m x T) and G = alpha W * (labels - sigma(S)):  gH += G U,  U += G^T H.
+    With S = H U^T (m x T) and G = alpha W * (labels - sigma(a S + b)):  gH += G U,  U += G^T H,
+    where (a, b) is the Net's logit map ((1, 0) but for sigmoid="word2vec", see params.SIGMOIDS).
     W (m x T, row-major) weighs each (row, unit) term of the log-likelihood; NULL means all
     ones. All scores use the output rows as they were on entry (HogBatch semantics), and
     each output row is written once per call.
@@ -415,6 +418,7 @@ cdef inline void logistic_block(const Net* net, Scratch* w, const float* H, int 
     cdef const float* h
     cdef float* y
     cdef float s, label, wt
+    cdef float scale = net.logit_scale, shift = net.logit_shift
     for j in range(m):                       # S = H U^T, four targets per pass over h_j
         h = H + j * d
         Gj = G + j * T
@@ -428,7 +432,7 @@ cdef inline void logistic_block(const Net* net, Scratch* w, const float* H, int 
     for j in range(m):                       # G = alpha W (label - sigma(S))
         Gj = G + j * T
         for t in range(T):
-            s = Gj[t]
+            s = scale * Gj[t] + shift
             label = labels[t]
             wt = weight[j * T + t] if weight != NULL else 1.0
             if net.compute_loss and wt != 0.0:
@@ -990,7 +994,9 @@ cdef class Engine:
     ``hs_offset``, ``hs_code``, ``hs_point``; ``config`` the int/bool settings ``sg``,
     ``cbow_mean``, ``window``, ``shrink_windows``, ``negative``, ``hs``, ``softmax``,
     ``batch_window``, ``combine``, ``compute_loss``, ``hot_rows``, ``hot_sync_words`` and
-    ``cbow_exact`` (1: CBOW-mean with the exact gradient of the mean; absent: 0).
+    ``cbow_exact`` (1: CBOW-mean with the exact gradient of the mean; absent: 0), and the
+    floats ``logit_scale`` and ``logit_shift`` (the logistic units' sigma(scale x + shift);
+    absent: 1 and 0).
 
     The arrays are kept alive by this object and must not be reallocated while it exists.
     Training runs in :class:`Worker` objects (``engine.worker(max_sentence)``), one per
@@ -1021,6 +1027,8 @@ cdef class Engine:
         cdef int combine = config.combine, compute_loss = config.compute_loss
         cdef int hot_rows = config.hot_rows, hot_sync_words = config.hot_sync_words
         cdef int cbow_exact = getattr(config, "cbow_exact", 0)
+        cdef float logit_scale = getattr(config, "logit_scale", 1.0)
+        cdef float logit_shift = getattr(config, "logit_shift", 0.0)
         cdef int32_t V = syn0.shape[0]
         cdef int32_t d = syn0.shape[1]
         if V < 1 or d < 1:
@@ -1075,6 +1083,10 @@ cdef class Engine:
             hot_rows = 0
         memset(&self.net, 0, sizeof(Net))
         self.net.weight_rounding = rounding
+        if not (logit_scale > 0 and np.isfinite(logit_scale) and np.isfinite(logit_shift)):
+            raise ValueError("logit_scale must be positive and finite, logit_shift finite")
+        self.net.logit_scale = logit_scale
+        self.net.logit_shift = logit_shift
         self.net.syn0 = &syn0[0, 0]
         self.net.lockf = &lockf[0] if lockf.shape[0] else NULL
         self.net.V = V
@@ -1172,22 +1184,33 @@ cdef class Engine:
             worker.close()
 
     def debug_train_window(self, const int32_t[::1] sentence, int position, int window,
-                           float alpha, uint64_t seed):
+                           float alpha, uint64_t seed, negatives=None):
         """Train exactly one window (no subsampling, fixed window size) and return
         (noise words drawn, in order, loss) for the kernel tests."""
-        return self.debug_train_block(sentence, position, [window], alpha, seed)
+        return self.debug_train_block(sentence, position, [window], alpha, seed, negatives)
 
     def debug_train_block(self, const int32_t[::1] sentence, int first, windows,
-                          float alpha, uint64_t seed):
+                          float alpha, uint64_t seed, negatives=None):
         """Train centres first .. first + len(windows) - 1 as one block with the given window
         sizes (no subsampling) and return (noise words drawn, in order, loss) for the tests.
-        More than one centre needs skip-gram with batch_window."""
+        More than one centre needs skip-gram with batch_window. ``negatives`` (``negative``
+        word indices) replaces the block's noise draws, so that another trainer's random
+        stream can be replayed (benchmarks/gensim_replay.py); it needs a block that makes
+        one objective call (CBOW, or skip-gram with batch_window)."""
         cdef Scratch w
         cdef int n = sentence.shape[0]
         cdef int c, n_centres = len(windows)
         cdef int wins[MAX_COMBINE]
         if not 1 <= n_centres <= self.net.combine:
             raise ValueError(f"a block has 1 to {self.net.combine} centres")
+        if negatives is not None:
+            negatives = np.asarray(negatives, dtype=np.int64)
+            if self.net.ns.negative <= 0 or negatives.shape != (self.net.ns.negative,):
+                raise ValueError(f"negatives must be {self.net.ns.negative} word indices")
+            if self.net.train_block == skipgram_pairs:
+                raise ValueError("injected negatives need one objective call per block")
+            if negatives.min() < 0 or negatives.max() >= self.net.V:
+                raise ValueError("negative word index out of range")
         if not (0 <= first and first + n_centres <= n):
             raise IndexError("position out of range")
         for c in range(n_centres):
@@ -1202,6 +1225,10 @@ cdef class Engine:
             scratch_free(&self.net, &w)
             raise MemoryError()
         w.ns.record = 1
+        if negatives is not None:
+            for c in range(self.net.ns.negative):
+                w.ns.next_negatives[c] = <int32_t>negatives[c]
+            w.ns.negatives_ready = 1
         self.net.train_block(&self.net, &w, &sentence[0], n, first, n_centres, wins, alpha,
                              self.net.objective, self.net.lockf)
         negs = [w.ns.drawn[i] for i in range(w.ns.n_drawn)]

@@ -170,6 +170,15 @@ _POSITIVE = Integer(1)
 #: ``cbow_gradient``'s values: word2vec.c's update of the context rows, or the exact gradient.
 CBOW_GRADIENTS = ("word2vec", "exact")
 _VOCAB_LIMIT = OrNone(Integer(1, INT32_MAX))  # rows are int32 in the engine
+#: ``sigmoid``'s values and the affine map of the score each applies before sigma.
+#: word2vec.c and gensim read sigma(x) from a 1,000-entry table over (-6, 6) at index
+#: int((x + 6) * (1000 / 6 / 2)), where C's integer division makes the factor 83, not 83.33:
+#: entry i holds sigma(0.012 i - 6), so they train with sigma(0.012 floor(83 (x + 6)) - 6),
+#: whose mean over each entry's bin is sigma(0.996 x - 0.030). "word2vec" is that map with
+#: an exact sigma; "exact" is sigma(x). Replaying gensim's random streams
+#: (benchmarks/gensim_replay.py) showed it to be the only difference between gensim's CBOW-NS
+#: update and cyw2v's; it is worth ~0.3 analogy points (BENCHMARKS.md, "CBOW-NS against gensim").
+SIGMOIDS = {"word2vec": (0.996, -0.030), "exact": (1.0, 0.0)}
 
 # alpha=None: the initial learning rate by model (BENCHMARKS.md, "CBOW: the learning rate"; the
 # 16.9M-word benchmark corpus, medians of 3 seeds). CBOW's mean with negative sampling at 0.05
@@ -218,6 +227,10 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("cbow_gradient", "word2vec", Choice(CBOW_GRADIENTS),
           "CBOW mean: 'word2vec' gives each context row the mean's whole gradient, 'exact' 1/C of it "
           "(Irsoy et al. 2021; its steps are C times smaller, so its default alpha is larger)"),
+    Param("sigmoid", "word2vec", Choice(tuple(SIGMOIDS)),
+          "the logistic units' sigma (negative sampling, hierarchical softmax): 'word2vec' is the "
+          "sigma(0.996 x - 0.03) that word2vec.c's and gensim's table computes on average, 'exact' "
+          "is sigma(x)"),
 )
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}
@@ -349,6 +362,8 @@ class EngineConfig:
     hot_rows: int          # output rows each worker keeps a private copy of
     hot_sync_words: int
     cbow_exact: int = 0    # CBOW-mean: each context row gets gradient / C (cbow_gradient="exact")
+    logit_scale: float = 1.0   # the logistic units train with sigma(logit_scale x + logit_shift)
+    logit_shift: float = 0.0
 
 
 def learning_rate(p: Mapping[str, Any]) -> float:
@@ -388,7 +403,8 @@ def resolve(p: Mapping[str, Any], compute_loss: bool) -> EngineConfig:
         negative=p["negative"], hs=p["hs"], softmax=p["softmax"], batch_window=int(batches_windows(p)),
         combine=centres_per_block(p), compute_loss=int(compute_loss),
         hot_rows=HOT_ROWS if p["workers"] > 1 and p["hs"] else 0, hot_sync_words=HOT_SYNC_WORDS,
-        cbow_exact=int(p["cbow_gradient"] == "exact"))
+        cbow_exact=int(p["cbow_gradient"] == "exact"),
+        logit_scale=SIGMOIDS[p["sigmoid"]][0], logit_shift=SIGMOIDS[p["sigmoid"]][1])
 
 
 # ----------------------------------------------------------------------------- signatures

@@ -45,7 +45,8 @@ def old_engine(kernel, syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code
 
 
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
-                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1, lockf=None, cbow_exact=0):
+                window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1, lockf=None, cbow_exact=0,
+                logit=(1.0, 0.0)):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1neg = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1 = (rng.standard_normal((V - 1, D)) * scale).astype(np.float32)
@@ -59,20 +60,21 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
         engine_config(sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
                       negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
                       compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
-                      combine=combine, cbow_exact=cbow_exact))
+                      combine=combine, cbow_exact=cbow_exact, logit_scale=logit[0],
+                      logit_shift=logit[1]))
     arrays = dict(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1sm=syn1sm)
     ref = {k: v.astype(np.float64) for k, v in arrays.items()}
     return engine, arrays, ref, (off, code, point)
 
 
 # ----------------------------------------------------------------- NumPy reference
-def logistic_block(H, U, rows, labels, weights, alpha, gH):
-    """S = H U_r^T, G = alpha W * (labels - sigma(S)); gH += G U_r; U_r += G^T H, all from the
-    output rows as they were on entry (a row drawn twice receives both updates)."""
+def logistic_block(H, U, rows, labels, weights, alpha, gH, logit=(1.0, 0.0)):
+    """S = a H U_r^T + b, G = alpha W * (labels - sigma(S)); gH += G U_r; U_r += G^T H, all
+    from the output rows as they were on entry (a row drawn twice receives both updates)."""
     rows = np.asarray(rows, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.float64)
     Ur = U[rows].copy()
-    S = H @ Ur.T
+    S = logit[0] * (H @ Ur.T) + logit[1]
     G = alpha * weights * (labels[None, :] - sigmoid(S))
     signed = np.where(labels[None, :] > 0.5, S, -S)
     gH += G @ Ur
@@ -86,6 +88,7 @@ def ref_objectives(ref, H, targets, mask, alpha, negs, paths, cfg):
     Row j of H predicts targets[c] where mask[j, c] is 1 (the log-likelihood terms add)."""
     gH = np.zeros_like(H)
     loss = 0.0
+    logit = cfg.get("logit", (1.0, 0.0))
     if cfg["hs"]:
         off, code, point = paths
         nodes, codes, cols = [], [], []
@@ -94,14 +97,14 @@ def ref_objectives(ref, H, targets, mask, alpha, negs, paths, cfg):
                 nodes.append(point[n])
                 codes.append(1 - int(code[n]))
                 cols.append(c)
-        loss += logistic_block(H, ref["syn1"], nodes, codes, mask[:, cols], alpha, gH)
+        loss += logistic_block(H, ref["syn1"], nodes, codes, mask[:, cols], alpha, gH, logit)
     if cfg["negative"]:
         drawn = [negs.pop(0) for _ in range(cfg["negative"])]
         noise = [n for n in drawn if n not in targets]  # a draw of a target is skipped
         # each negative term counts once per (row, target) pair
         weights = np.hstack([mask, np.repeat(mask.sum(axis=1, keepdims=True), len(noise), axis=1)])
         loss += logistic_block(H, ref["syn1neg"], list(targets) + noise,
-                               [1] * len(targets) + [0] * len(noise), weights, alpha, gH)
+                               [1] * len(targets) + [0] * len(noise), weights, alpha, gH, logit)
     if cfg["softmax"]:
         U = ref["syn1sm"]
         S = H @ U.T
@@ -184,6 +187,16 @@ OBJECTIVES = [dict(negative=3, hs=0, softmax=0), dict(negative=0, hs=1, softmax=
                          ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
 def test_one_window_matches_numpy(arch, objective, kernel):
     check_windows({**arch, **objective}, KERNELS[kernel])
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("arch,objective", list(itertools.product(ARCHS, OBJECTIVES)),
+                         ids=lambda d: "-".join(f"{k}{v}" for k, v in d.items()))
+def test_word2vec_sigmoid_matches_numpy(arch, objective, kernel):
+    """sigmoid="word2vec": every logistic unit trains with sigma(0.996 s - 0.03); the full
+    softmax ignores the map."""
+    from cyw2v.params import SIGMOIDS
+    check_windows({**arch, **objective, "logit": SIGMOIDS["word2vec"]}, KERNELS[kernel])
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
@@ -374,6 +387,37 @@ def test_block_rejects_bad_requests():
         make_engine(np.random.default_rng(0), negative=2, combine=_core.MAX_COMBINED_CENTRES + 1)
 
 
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("cfg", [dict(sg=0, batch_window=1), dict(sg=1, batch_window=1)],
+                         ids=["cbow", "sg-block"])
+def test_injected_negatives_replace_the_draws(cfg, kernel):
+    """The replay hook (benchmarks/gensim_replay.py): the given noise words, a draw of the
+    centre among them skipped, are the ones trained, against the reference."""
+    cfg = {**cfg, "cbow_mean": 1, "negative": 3, "hs": 0, "softmax": 0}
+    engine, arrays, ref, paths = make_engine(np.random.default_rng(5), kernel=KERNELS[kernel], **cfg)
+    sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5], dtype=np.int32)
+    for i, negatives in [(3, [6, 6, 2]), (5, [6, 1, 0]), (2, [1, 5, 5])]:
+        negs, _ = engine.debug_train_window(sentence, i, 2, 0.05, 7, negatives)
+        assert negs == negatives
+        ref_window(ref, list(sentence), i, 2, 0.05, list(negatives), paths, cfg)
+        for name in arrays:
+            np.testing.assert_allclose(arrays[name], ref[name], atol=ATOL, rtol=0)
+
+
+def test_injected_negatives_are_checked():
+    sentence = np.arange(V, dtype=np.int32)
+    cbow = make_engine(np.random.default_rng(0), sg=0, negative=2)[0]
+    for bad in ([1], [1, 2, 3], [1, V]):
+        with pytest.raises(ValueError, match="negative"):
+            cbow.debug_train_window(sentence, 3, 2, 0.05, 0, bad)
+    pairs = make_engine(np.random.default_rng(0), sg=1, batch_window=0, negative=2)[0]
+    with pytest.raises(ValueError, match="one objective call"):
+        pairs.debug_train_window(sentence, 3, 2, 0.05, 0, [1, 2])
+    hs_only = make_engine(np.random.default_rng(0), sg=0, negative=0, hs=1)[0]
+    with pytest.raises(ValueError, match="negatives must be"):
+        hs_only.debug_train_window(sentence, 3, 2, 0.05, 0, [1, 2])
+
 @pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("cfg", [dict(sg=1, negative=3, hs=0), dict(sg=0, negative=3, hs=0),
                                  dict(sg=1, negative=0, hs=1), dict(sg=0, negative=2, hs=1)],
@@ -450,6 +494,20 @@ def test_odd_dimensions_match_numpy(d):
                 np.testing.assert_allclose(arrays[a], ref[a], atol=5e-6, err_msg=f"{name} d={d} {a}")
     finally:
         D = saved
+
+
+def test_word2vec_sigmoid_is_the_mean_of_word2vec_c_s_table():
+    """word2vec.c's and gensim's lookup, sigma(0.012 int((x + 6) * 83) - 6), against the map of
+    sigmoid="word2vec": unbiased over (-6, 6) and within half a bin (0.006 in x) everywhere;
+    sigma(x) itself is biased (mean -0.0025), so the test tells the two apart."""
+    from cyw2v.params import SIGMOIDS
+    x = np.linspace(-5.9999, 5.9999, 400001)
+    table = sigmoid(0.012 * np.floor((x + 6) * 83) - 6)
+    a, b = SIGMOIDS["word2vec"]
+    assert abs(np.mean(table - sigmoid(a * x + b))) < 2e-4
+    assert np.max(np.abs(table - sigmoid(a * x + b))) < 0.25 * 0.006 + 1e-4
+    assert np.mean(table - sigmoid(x)) < -2e-3
+    assert SIGMOIDS["exact"] == (1.0, 0.0)
 
 
 def test_sigmoid_table_accuracy_and_saturation():
