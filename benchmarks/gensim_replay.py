@@ -144,9 +144,11 @@ class FormulaTrainer:
     """CBOW-mean with negative sampling in NumPy float32, in gensim's order of operations."""
 
     def __init__(self, syn0, syn1neg, sigma: str):
+        from cyw2v._core import SIGMOID_MAX
         self.syn0, self.syn1neg = syn0.copy(), syn1neg.copy()
         self.table = gensim_exp_table()
         self.sigma = sigma          # "gensim" (table and skip) or "exact"
+        self.clip = SIGMOID_MAX     # exact: 0 or 1 beyond cyw2v's table range
 
     def score(self, f: float):
         """(sigma or None for a skipped unit)."""
@@ -154,10 +156,9 @@ class FormulaTrainer:
             if f <= -MAX_EXP or f >= MAX_EXP:
                 return None
             return float(self.table[int((f + MAX_EXP) * INDEX_SCALE)])
-        from cyw2v._core import SIGMOID_MAX
-        if f <= -SIGMOID_MAX:
+        if f <= -self.clip:
             return 0.0
-        if f >= SIGMOID_MAX:
+        if f >= self.clip:
             return 1.0
         return 1.0 / (1.0 + np.exp(-f))
 
@@ -188,26 +189,21 @@ class FormulaTrainer:
 
 
 class KernelTrainer:
-    """cyw2v's compiled CBOW-NS kernel, one window per call, negatives injected."""
+    """cyw2v's compiled CBOW-NS kernel, one window per call, negatives injected; its tables
+    and configuration made as ``Word2Vec`` makes them."""
 
-    def __init__(self, syn0, syn1neg, counts, window, negative, sigmoid):
+    def __init__(self, syn0, syn1neg, words, counts, args, sigmoid: str):
         from cyw2v import _core
-        from cyw2v.params import SIGMOIDS
-        from cyw2v.vocab import alias_table, keep_thresholds, noise_distribution
+        from cyw2v.params import PARAM_DEFAULTS, resolve, validate
+        from cyw2v.vocab import Vocabulary
         self.syn0, self.syn1neg = syn0.copy(), syn1neg.copy()
-        prob, alias = alias_table(noise_distribution(counts, 0.75))
-        empty = np.zeros(0, dtype=np.int64)
-        tables = SimpleNamespace(keep=keep_thresholds(counts, 0.0), alias_prob=prob,
-                                 alias_index=alias, hs_offset=np.zeros(len(counts) + 1, np.int64),
-                                 hs_code=empty.astype(np.uint8), hs_point=empty.astype(np.int32))
-        config = SimpleNamespace(sg=0, cbow_mean=1, window=window, shrink_windows=0,
-                                 negative=negative, hs=0, softmax=0, batch_window=1,
-                                 compute_loss=0, hot_rows=0, hot_sync_words=4096, combine=1,
-                                 cbow_exact=0, logit_scale=SIGMOIDS[sigmoid][0],
-                                 logit_shift=SIGMOIDS[sigmoid][1])
+        params = validate({**PARAM_DEFAULTS, "sg": 0, "cbow_mean": 1, "hs": 0, "workers": 1,
+                           "window": args.window, "negative": args.negative, "alpha": args.alpha,
+                           "sigmoid": sigmoid})
+        tables = Vocabulary(words, counts).prepare(0.0, args.negative, 0.75, 0)
         self.engine = _core.Engine(SimpleNamespace(syn0=self.syn0, syn1neg=self.syn1neg,
                                                    syn1=None, syn1softmax=None, lockf=None),
-                                   tables, config)
+                                   tables, resolve(params, compute_loss=False))
 
     def window(self, sentence, i, win, negatives, alpha):
         self.engine.debug_train_window(sentence, i, win, alpha, 0, negatives)
@@ -234,6 +230,25 @@ def replay(tape, trainers, pairs, tol):
             if gap > tol:
                 first[(a, b)] = (n, gap)
     return first
+
+
+#: The trainer pairs compared, and the order the report prints them in.
+PAIRS = [("gensim formula", "exact sigma"), ("exact sigma", "cyw2v exact"),
+         ("gensim formula", "cyw2v exact"), ("gensim formula", "cyw2v word2vec")]
+
+
+def replay_gensim(sentences, args, tol: float = 1e-5):
+    """gensim trained on ``sentences`` and its tape run through the four trainers:
+    (model, jobs, tape, counts, trainers, first window each pair of PAIRS parts by > tol)."""
+    model, (syn0, syn1neg), jobs = train_gensim(sentences, args)
+    tape = build_tape(model, jobs)
+    words = model.wv.index_to_key
+    counts = np.array([model.wv.get_vecattr(w, "count") for w in words], np.int64)
+    trainers = {"gensim formula": FormulaTrainer(syn0, syn1neg, "gensim"),
+                "exact sigma": FormulaTrainer(syn0, syn1neg, "exact"),
+                "cyw2v exact": KernelTrainer(syn0, syn1neg, words, counts, args, "exact"),
+                "cyw2v word2vec": KernelTrainer(syn0, syn1neg, words, counts, args, "word2vec")}
+    return model, jobs, tape, counts, trainers, replay(tape, trainers, PAIRS, tol)
 
 
 def stream_tables(model, counts, args):
@@ -265,25 +280,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     t0 = time.time()
     sentences = corpus_sentences(args.words)
-    model, (syn0, syn1neg), jobs = train_gensim(sentences, args)
-    tape = build_tape(model, jobs)
-    counts = np.array([model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key], np.int64)
+    model, jobs, tape, counts, trainers, first = replay_gensim(sentences, args, args.tol)
     print(f"corpus: {sum(map(len, sentences))} words, vocabulary {len(counts)}, "
           f"{len(jobs)} jobs, {len(tape)} windows; model.random matched after every job")
-    trainers = {"gensim formula": FormulaTrainer(syn0, syn1neg, "gensim"),
-                "exact sigma": FormulaTrainer(syn0, syn1neg, "exact"),
-                "cyw2v exact": KernelTrainer(syn0, syn1neg, counts, args.window, args.negative, "exact"),
-                "cyw2v word2vec": KernelTrainer(syn0, syn1neg, counts, args.window, args.negative,
-                                                "word2vec")}
-    pairs = [("gensim formula", "exact sigma"), ("exact sigma", "cyw2v exact"),
-             ("gensim formula", "cyw2v exact"), ("gensim formula", "cyw2v word2vec")]
-    first = replay(tape, trainers, pairs, args.tol)
     gensim_w = SimpleNamespace(syn0=model.wv.vectors, syn1neg=model.syn1neg)
     print("\nfinal weights, max |difference| (syn0, syn1neg):")
     for name, t in trainers.items():
         print(f"  gensim itself   vs {name:15s} {np.abs(gensim_w.syn0 - t.syn0).max():.2e}  "
               f"{np.abs(gensim_w.syn1neg - t.syn1neg).max():.2e}")
-    for a, b in pairs:
+    for a, b in PAIRS:
         ta, tb = trainers[a], trainers[b]
         print(f"  {a:15s} vs {b:15s} {np.abs(ta.syn0 - tb.syn0).max():.2e}  "
               f"{np.abs(ta.syn1neg - tb.syn1neg).max():.2e}")

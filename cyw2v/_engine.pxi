@@ -429,7 +429,7 @@ cdef inline void logistic_block(const Net* net, Scratch* w, const float* H, int 
         while t < T:
             Gj[t] = dot(rows[t], h, d)
             t += 1
-    for j in range(m):                       # G = alpha W (label - sigma(S))
+    for j in range(m):                       # G = alpha W (label - sigma(a S + b))
         Gj = G + j * T
         for t in range(T):
             s = scale * Gj[t] + shift

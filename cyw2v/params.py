@@ -398,13 +398,14 @@ def centres_per_block(p: Mapping[str, Any]) -> int:
 
 def resolve(p: Mapping[str, Any], compute_loss: bool) -> EngineConfig:
     """The engine configuration of valid parameters ``p`` for one training call."""
+    logit_scale, logit_shift = SIGMOIDS[p["sigmoid"]]
     return EngineConfig(
         sg=p["sg"], cbow_mean=p["cbow_mean"], window=p["window"], shrink_windows=p["shrink_windows"],
         negative=p["negative"], hs=p["hs"], softmax=p["softmax"], batch_window=int(batches_windows(p)),
         combine=centres_per_block(p), compute_loss=int(compute_loss),
         hot_rows=HOT_ROWS if p["workers"] > 1 and p["hs"] else 0, hot_sync_words=HOT_SYNC_WORDS,
         cbow_exact=int(p["cbow_gradient"] == "exact"),
-        logit_scale=SIGMOIDS[p["sigmoid"]][0], logit_shift=SIGMOIDS[p["sigmoid"]][1])
+        logit_scale=logit_scale, logit_shift=logit_shift)
 
 
 # ----------------------------------------------------------------------------- signatures
