@@ -531,6 +531,107 @@ def encode_sentences(list sentences, dict key_to_index):
 
 
 # ---------------------------------------------------------------------------------------
+# Packed jobs: an encoded job kept between epochs (training.CorpusCache)
+#
+# Word indices are varints (7 bits a byte, low bits first, the high bit set on every byte
+# but the last). A frequency-sorted vocabulary gives the common words the small indices,
+# so a word takes 1-2 bytes on average (int32: 4). Layout: n_words, n_sentences, the
+# words, then each sentence's length, all varints.
+# ---------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t put_varint(unsigned char* out, Py_ssize_t at, uint64_t v) noexcept nogil:
+    while v >= 0x80:
+        out[at] = <unsigned char>(v & 0x7F) | 0x80
+        at += 1
+        v >>= 7
+    out[at] = <unsigned char>v
+    return at + 1
+
+
+cdef inline Py_ssize_t get_varint(const unsigned char* data, Py_ssize_t at, Py_ssize_t n,
+                                  uint64_t* v) noexcept nogil:
+    """Read one varint at data[at]; returns the next position, or -1 if it runs past n or
+    past 64 bits."""
+    cdef uint64_t x = 0
+    cdef int shift = 0
+    cdef unsigned char b
+    while at < n and shift < 64:
+        b = data[at]
+        at += 1
+        x |= <uint64_t>(b & 0x7F) << shift
+        if b < 0x80:
+            v[0] = x
+            return at
+        shift += 7
+    return -1
+
+
+def pack_job(const int32_t[::1] words, const int64_t[::1] sentence_ends) -> bytes:
+    """One job's (words, sentence_ends) as bytes for :func:`unpack_job`. Word indices must
+    be >= 0 and the ends non-decreasing offsets into ``words`` (ValueError otherwise)."""
+    cdef Py_ssize_t nw = words.shape[0], ns = sentence_ends.shape[0], i, at = 0
+    cdef int64_t prev = 0
+    cdef unsigned char* out
+    for i in range(nw):
+        if words[i] < 0:
+            raise ValueError(f"word index {words[i]} at {i} is negative")
+    for i in range(ns):
+        if sentence_ends[i] < prev or sentence_ends[i] > nw:
+            raise ValueError(f"sentence end {sentence_ends[i]} at {i} is out of order or past the words")
+        prev = sentence_ends[i]
+    buf = bytearray(10 * 2 + 5 * nw + 10 * ns)   # varints: 10 bytes for 64 bits, 5 for 31
+    out = buf
+    prev = 0
+    with nogil:
+        at = put_varint(out, at, <uint64_t>nw)
+        at = put_varint(out, at, <uint64_t>ns)
+        for i in range(nw):
+            at = put_varint(out, at, <uint64_t>words[i])
+        for i in range(ns):
+            at = put_varint(out, at, <uint64_t>(sentence_ends[i] - prev))
+            prev = sentence_ends[i]
+    return bytes(buf[:at])
+
+
+def unpack_job(const unsigned char[::1] data):
+    """(words int32, sentence_ends int64) from :func:`pack_job`'s bytes; ValueError if they
+    are truncated or malformed (nothing is read past their end)."""
+    cdef Py_ssize_t n = data.shape[0], at = 0, i
+    cdef uint64_t nw = 0, ns = 0, v = 0
+    cdef int64_t end = 0
+    cdef const unsigned char* p = &data[0] if n > 0 else NULL
+    at = get_varint(p, at, n, &nw)
+    if at >= 0:
+        at = get_varint(p, at, n, &ns)
+    # every varint takes at least a byte: counts beyond the bytes left are malformed
+    if at < 0 or nw > <uint64_t>(n - at) or ns > <uint64_t>(n - at) - nw:
+        raise ValueError("packed job is truncated or malformed")
+    words = np.empty(nw, dtype=np.int32)
+    ends = np.empty(ns, dtype=np.int64)
+    cdef int32_t[::1] w = words
+    cdef int64_t[::1] e = ends
+    cdef bint ok = 1
+    with nogil:
+        for i in range(<Py_ssize_t>nw):
+            at = get_varint(p, at, n, &v)
+            if at < 0 or v > 0x7FFFFFFF:
+                ok = 0
+                break
+            w[i] = <int32_t>v
+        if ok:
+            for i in range(<Py_ssize_t>ns):
+                at = get_varint(p, at, n, &v)
+                if at < 0 or v > nw - <uint64_t>end:
+                    ok = 0
+                    break
+                end += <int64_t>v
+                e[i] = end
+    if not ok or at != n:
+        raise ValueError("packed job is truncated or malformed")
+    return words, ends
+
+
+# ---------------------------------------------------------------------------------------
 # Huffman tree
 # ---------------------------------------------------------------------------------------
 

@@ -158,6 +158,7 @@ MAX_EPOCHS = 1_000_000
 MAX_BATCH_WORDS = 10_000_000   # words per job: the engine's sentence buffer is 4 bytes a word
 MAX_ALPHA = 1.0                # a learning rate above 1 diverges on any corpus
 MAX_NS_EXPONENT = 10.0         # count ** 10 already overflows float64 for counts > 1e30
+MAX_CORPUS_CACHE_MB = 1 << 30    # MiB: 1 PiB, past any machine's memory
 #: All workers' scratch buffers together may take at most this many bytes (see
 #: :func:`scratch_bytes`).
 MAX_SCRATCH_BYTES = 1 << 30
@@ -231,6 +232,10 @@ PARAMETERS: Tuple[Param, ...] = (
           "the logistic units' sigma (negative sampling, hierarchical softmax): 'word2vec' is the "
           "sigma(0.996 x - 0.03) that word2vec.c's and gensim's table computes on average, 'exact' "
           "is sigma(x)"),
+    Param("corpus_cache_mb", 1024, Integer(0, MAX_CORPUS_CACHE_MB),
+          "an iterable corpus is read once per train() call and its encoded words (~1.5 bytes each) kept "
+          "for the later epochs if they fit in this many MiB; else, or at 0, it is read every epoch, as "
+          "in gensim"),
 )
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}

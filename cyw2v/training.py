@@ -168,14 +168,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ iterable input
     def train_iterable(self, corpus: Corpus, alpha: AlphaSpan, seed: int, total_examples: Optional[int],
-                       total_words: Optional[int], progress: Progress) -> Stats:
-        """One pass over ``corpus``; ``total_words`` (else ``total_examples``) sizes the span."""
+                       total_words: Optional[int], progress: Progress, cache: Optional[CorpusCache] = None) -> Stats:
+        """One pass over ``corpus`` (or ``cache``'s record of it); ``total_words`` (else
+        ``total_examples``) sizes the span."""
         # No reader thread: each worker reads and encodes its next job itself, under a lock,
         # while the other workers train. A separate reader would be a third thread on a
         # 2-core machine with workers=2 (taking a share of both cores: 20-30% of CBOW's
         # words/s), and with workers=1 it would run on a core the caller did not give us.
         # BENCHMARKS.md, "Iterable input: workers read for themselves".
-        job_stream = jobs(corpus, self.vocab, self.batch_words, alpha, seed, total_examples, total_words)
+        batches = (cache.batches(corpus, self.vocab, self.batch_words) if cache is not None
+                   else encoded_batches(corpus, self.vocab, self.batch_words))
+        job_stream = scheduled(batches, self.vocab, alpha, seed, total_examples, total_words)
         read_lock = threading.Lock()
 
         def next_job(worker: int) -> Optional[tuple]:
@@ -278,6 +281,7 @@ def train_epochs(trainer: Trainer, source: Source, schedule: Schedule, epoch_see
                  on_epoch_begin: Callable[[], None], on_epoch_end: Callable[[Stats], None]) -> Stats:
     """``schedule.epochs`` epochs over ``source``; returns the summed statistics."""
     total = Stats()
+    cache = CorpusCache(trainer.params["corpus_cache_mb"] << 20) if source.corpus is not None else None
     for epoch in range(schedule.epochs):
         on_epoch_begin()
         t0 = time.perf_counter()
@@ -287,7 +291,7 @@ def train_epochs(trainer: Trainer, source: Source, schedule: Schedule, epoch_see
             stats = trainer.train_file(source.path, schedule.epoch(epoch), epoch_seed(), progress)
         else:
             stats = trainer.train_iterable(source.corpus, schedule.epoch(epoch), epoch_seed(),
-                                           total_examples, total_words, progress)
+                                           total_examples, total_words, progress, cache)
         elapsed = time.perf_counter() - t0
         total.raw += stats.raw
         total.kept += stats.kept
@@ -336,10 +340,21 @@ def check_totals(total_examples: Any, total_words: Any) -> Tuple[Optional[int], 
                  for name, v in (("total_examples", total_examples), ("total_words", total_words)))
 
 
+#: (words, sentence_ends, raw): one job's known-word indices, its sentences' end offsets in
+#: them, and the raw words (known or not) it was made of.
+Batch = Tuple[np.ndarray, np.ndarray, int]
+
+
 def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, seed: int,
          total_examples: Optional[int], total_words: Optional[int]) -> Iterator[tuple]:
     """(words, sentence_ends, raw, alpha0, alpha1, seed) jobs of about ``batch_words`` raw
     words; long sentences are split, never cut; alpha is the span's at each job's ends."""
+    return scheduled(encoded_batches(corpus, vocab, batch_words), vocab, alpha, seed, total_examples, total_words)
+
+
+def scheduled(batches: Iterable[Batch], vocab: Vocabulary, alpha: AlphaSpan, seed: int,
+              total_examples: Optional[int], total_words: Optional[int]) -> Iterator[tuple]:
+    """Each batch with the span's learning rate at its two ends and its seed (by job number)."""
     # Progress is counted in words. A job's sentence ends are not the corpus's sentences: the
     # block reader cuts the sentence each block ends in, and a sentence longer than a job is
     # split; counted by them, the schedule ran out early (at 68% of an epoch of Text8Corpus:
@@ -348,46 +363,37 @@ def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, 
     # words when the corpus is the one scanned); ends are counted only without those stats.
     if not total_words and total_examples and vocab.corpus_count and vocab.corpus_total_words:
         total_words = max(1, round(total_examples * vocab.corpus_total_words / vocab.corpus_count))
-    cap = batch_words
-    batch: List[Sequence[str]] = []
-    batch_raw = 0
-    words_done = sentences_done = 0
-    job_no = 0
 
     def fraction(words: int, sentences: int) -> float:
         if total_words:
             return min(words / total_words, 1.0)
         return min(sentences / total_examples, 1.0)
 
-    def make_job(words: np.ndarray, ends: np.ndarray, raw: int) -> tuple:
-        nonlocal words_done, sentences_done, job_no
+    words_done = sentences_done = 0
+    for job_no, (words, ends, raw) in enumerate(batches):
         p0 = fraction(words_done, sentences_done)
         words_done += raw
         sentences_done += len(ends)
-        p1 = fraction(words_done, sentences_done)
-        job_no += 1
-        return words, ends, raw, alpha(p0), alpha(p1), _core.mix_seed(seed, job_no - 1)
+        yield words, ends, raw, alpha(p0), alpha(fraction(words_done, sentences_done)), _core.mix_seed(seed, job_no)
 
+
+def encoded_batches(corpus: Corpus, vocab: Vocabulary, batch_words: int) -> Iterator[Batch]:
+    """The corpus as batches of about ``batch_words`` raw words; long sentences are split."""
+    cap = batch_words
     if isinstance(corpus, LineSentence) and corpus.limit is None and corpus.stream is None:
         # File-backed corpus: tokenise and look up whole blocks in C, without the GIL.
         # ASCII blocks tokenise exactly as str.split(); others take the Python path.
         index = vocab.token_index()
         for block in corpus.blocks(max(1 << 12, 8 * cap)):
             if block.isascii():
-                yield make_job(*_core.encode_text(block, index, corpus.max_sentence_length,
-                                                  corpus.newline_ends_sentence))
+                yield _core.encode_text(block, index, corpus.max_sentence_length, corpus.newline_ends_sentence)
             else:
-                yield make_job(*_core.encode_sentences(corpus.sentences_in_block(block), vocab.key_to_index()))
+                yield _core.encode_sentences(corpus.sentences_in_block(block), vocab.key_to_index())
         return
 
     key_to_index = vocab.key_to_index()
-
-    def flush() -> tuple:
-        nonlocal batch, batch_raw
-        job = make_job(*_core.encode_sentences(batch, key_to_index))
-        batch, batch_raw = [], 0
-        return job
-
+    batch: List[Sequence[str]] = []
+    batch_raw = 0
     for sentence in corpus:
         check_sentence(sentence)
         if type(sentence) is not list and type(sentence) is not tuple:
@@ -397,16 +403,59 @@ def jobs(corpus: Corpus, vocab: Vocabulary, batch_words: int, alpha: AlphaSpan, 
         while n - start > cap - batch_raw:
             take = cap - batch_raw
             batch.append(sentence[start:start + take] if (start or take < n) else sentence)
-            batch_raw += take
             start += take
-            yield flush()
+            yield _core.encode_sentences(batch, key_to_index)
+            batch, batch_raw = [], 0
         if n - start > 0:
             batch.append(sentence[start:] if start else sentence)
             batch_raw += n - start
         if batch_raw >= cap:
-            yield flush()
+            yield _core.encode_sentences(batch, key_to_index)
+            batch, batch_raw = [], 0
     if batch:
-        yield flush()
+        yield _core.encode_sentences(batch, key_to_index)
+
+
+class CorpusCache:
+    """An iterable corpus's batches, encoded on the first pass of one ``train()`` call and
+    replayed by its later epochs, which then skip reading, decompressing, tokenising and
+    lookup (BENCHMARKS.md, "Iterable input: the encoded corpus kept between epochs").
+
+    Kept packed (``_core.pack_job``: ~1.5 bytes a word) while the whole corpus fits in
+    ``limit`` bytes; past that, nothing is kept and every epoch reads the corpus again. A
+    pass that did not run to the end (an error, a stop) is never replayed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.complete = False
+        self._fits = limit > 0
+        self._packed: List[Tuple[bytes, int]] = []
+        self._size = 0
+
+    def batches(self, corpus: Corpus, vocab: Vocabulary, batch_words: int) -> Iterator[Batch]:
+        """The recorded pass if there is one, else a pass over ``corpus`` (recorded if it fits)."""
+        if self.complete:
+            return self._replay()
+        fresh = encoded_batches(corpus, vocab, batch_words)
+        return self._record(fresh) if self._fits else fresh
+
+    def _record(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        self._packed, self._size = [], 0   # what an unfinished pass kept is dropped
+        for words, ends, raw in batches:
+            if self._fits:
+                blob = _core.pack_job(words, ends)
+                self._size += len(blob) + 100   # the tuple's and the bytes object's headers
+                if self._size > self.limit:
+                    self._fits = False          # too large: never recorded again
+                    self._packed = []
+                else:
+                    self._packed.append((blob, raw))
+            yield words, ends, raw
+        self.complete = self._fits
+
+    def _replay(self) -> Iterator[Batch]:
+        for blob, raw in self._packed:
+            yield (*_core.unpack_job(blob), raw)
 
 
 class PieceQueue:

@@ -53,8 +53,9 @@ def check_corpus_iterable(corpus: object, name: str = "corpus_iterable") -> None
         raise TypeError(f"{name} must be an iterable of token lists, got {type(corpus).__name__}") from None
     if it is corpus:
         raise TypeError(
-            f"{name} is a one-shot iterator (e.g. a generator); training reads the corpus once "
-            "per epoch, so pass a restartable iterable such as a list or LineSentence")
+            f"{name} is a one-shot iterator (e.g. a generator); build_vocab and train each read "
+            "the corpus (train once per epoch, or once with corpus_cache_mb), so pass a restartable iterable "
+            "such as a list or LineSentence")
 
 
 def check_sentence(sentence: object) -> None:
