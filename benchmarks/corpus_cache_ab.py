@@ -1,0 +1,52 @@
+#!/usr/bin/env python
+"""Paired A/B of the kept corpus in one process (BENCHMARKS.md, "Iterable input: the encoded
+corpus kept between epochs").
+
+Two models with one vocabulary each, ``corpus_cache_mb=0`` (read every epoch, as gensim) and
+the default; whole ``train()`` calls of ``--epochs`` epochs on ``Text8Corpus(corpus)``
+alternate, so that a slow phase of the shared machine hits both alike. Prints each round's
+words/s and ratio, then the medians and the median paired ratio.
+
+    python benchmarks/corpus_cache_ab.py ../shared/data/enwiki-text8like.gz --sg 0 --rounds 6
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import time
+
+from cyw2v import Text8Corpus, Word2Vec
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", help="a one-line corpus (.gz or plain) for Text8Corpus")
+    ap.add_argument("--sg", type=int, default=0)
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    corpus = Text8Corpus(args.corpus)
+    sizes = (0, 1024)
+    models = {mb: Word2Vec(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025,
+                           workers=args.workers, sg=args.sg, epochs=args.epochs, seed=1,
+                           corpus_cache_mb=mb).build_vocab(corpus) for mb in sizes}
+    logging.disable(logging.WARNING)   # "alpha higher than previous cycles": the rounds restart it
+    rates = {mb: [] for mb in sizes}
+    ratios = []
+    for r in range(args.rounds):
+        for mb in sizes:
+            m = models[mb]
+            t0 = time.perf_counter()
+            m.train(corpus, total_examples=m.corpus_count, total_words=m.corpus_total_words, epochs=args.epochs)
+            rates[mb].append(m.corpus_total_words * args.epochs / (time.perf_counter() - t0))
+        ratios.append(rates[1024][-1] / rates[0][-1])
+        print(f"round {r}: read every epoch {rates[0][-1] / 1e6:.2f}M, kept {rates[1024][-1] / 1e6:.2f}M "
+              f"words/s, x{ratios[-1]:.3f}", flush=True)
+    print(f"medians: read every epoch {statistics.median(rates[0]) / 1e6:.2f}M, kept "
+          f"{statistics.median(rates[1024]) / 1e6:.2f}M words/s; median paired ratio x{statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
