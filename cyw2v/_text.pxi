@@ -253,32 +253,65 @@ cdef class TokenIndex:
     without the GIL."""
     cdef bytes _blob
     cdef const char* blob
-    cdef int64_t[::1] offsets
+    cdef int64_t[::1] starts   # key i is blob[starts[i]:ends[i]]
+    cdef int64_t[::1] ends
     cdef int32_t[::1] slots
     cdef uint64_t mask
 
     def __init__(self, words):
-        encoded = [w.encode("utf-8", "surrogateescape") if isinstance(w, str) else bytes(w)
-                   for w in words]
-        n = len(encoded)
-        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        self._blob = b"".join(encoded)
+        words = list(words)
+        n = len(words)
+        starts, ends = self._pack(words)
         self.blob = self._blob
-        self.offsets = offsets
+        self.starts, self.ends = starts, ends
         size = 16
         while size < 2 * n + 1:
             size *= 2
         self.mask = size - 1
         self.slots = np.full(size, -1, dtype=np.int32)
+        self._insert_all(n)
+
+    def _pack(self, words):
+        """All keys in one bytes object (self._blob) and their (starts, ends). Keys that are
+        all str without a newline take one join and one encode; per-key encoding took ~3 ms
+        of a 19k-word vocabulary's index, on the critical path of a corpus_file train()."""
+        n = len(words)
+        try:
+            joined = "\n".join(words)
+        except TypeError:  # bytes keys
+            joined = None
+        if joined is not None:
+            self._blob = joined.encode("utf-8", "surrogateescape")
+            newlines = np.flatnonzero(np.frombuffer(self._blob, dtype=np.uint8) == 10)
+            if newlines.shape[0] == n - 1 or n == 0:
+                starts = np.empty(n, dtype=np.int64)
+                ends = np.empty(n, dtype=np.int64)
+                if n:
+                    starts[0] = 0
+                    starts[1:] = newlines + 1
+                    ends[:-1] = newlines
+                    ends[-1] = len(self._blob)
+                return starts, ends
+        encoded = [w.encode("utf-8", "surrogateescape") if isinstance(w, str) else bytes(w)
+                   for w in words]
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=n)
+        ends = np.cumsum(lengths)
+        self._blob = b"".join(encoded)
+        return ends - lengths, ends
+
+    cdef void _insert_all(self, int32_t n) noexcept nogil:
+        """Insert keys 0 .. n-1, in C (a Python-level loop took ~4 ms of a 19k-word
+        vocabulary's index); a duplicate keeps its first index."""
         cdef int32_t i
+        cdef int length
         cdef uint64_t h
+        cdef const char* word
         for i in range(n):
-            e = encoded[i]
-            if self.lookup(e, len(e)) >= 0:
-                continue  # duplicate key: keep the first index
-            h = fnv1a(e, len(e)) & self.mask
+            word = self.blob + self.starts[i]
+            length = <int>(self.ends[i] - self.starts[i])
+            if self.lookup(word, length) >= 0:
+                continue
+            h = fnv1a(word, length) & self.mask
             while self.slots[h] >= 0:
                 h = (h + 1) & self.mask
             self.slots[h] = i
@@ -290,8 +323,8 @@ cdef class TokenIndex:
             i = self.slots[h]
             if i < 0:
                 return -1
-            if self.offsets[i + 1] - self.offsets[i] == n and \
-                    memcmp(self.blob + self.offsets[i], s, n) == 0:
+            if self.ends[i] - self.starts[i] == n and \
+                    memcmp(self.blob + self.starts[i], s, n) == 0:
                 return i
             h = (h + 1) & self.mask
 

@@ -604,6 +604,22 @@ def test_token_index_finds_every_word_and_nothing_else():
     assert all(index.get(w) == -1 for w in absent)
 
 
+def test_token_index_str_keys_match_bytes_keys():
+    """The str fast path (one join, one encode) and the per-key fallback (a key holding a
+    newline, bytes keys) index every key alike; a duplicate keeps its first index."""
+    rng = np.random.default_rng(6)
+    keys = list(dict.fromkeys("".join(rng.choice(list("abcé\u4e2d-"), size=int(k)))
+                              for k in rng.integers(1, 20, size=5_000)))
+    keys += ["", "\udcff"]  # an empty key, a lone surrogate (surrogateescape)
+    for variant in (keys + [keys[3]], keys + ["b\nc", keys[3]],
+                    [k.encode("utf-8", "surrogateescape") for k in keys] + [keys[3].encode()]):
+        index = _core.TokenIndex(variant)
+        assert all(index.get(k) == i for i, k in enumerate(keys))
+        assert index.get(keys[0] + "!") == -1 and index.get("zz") == -1
+    assert _core.TokenIndex(keys + ["b\nc"]).get("b\nc") == len(keys)
+    assert _core.TokenIndex([]).get("a") == -1
+
+
 def test_online_vocab_update_keeps_old_vectors():
     m = Word2Vec(TOY, **small())
     old = m.wv.vectors.copy()
