@@ -496,6 +496,45 @@ def test_odd_dimensions_match_numpy(d):
         D = saved
 
 
+@pytest.mark.parametrize("d", [16, 48, 112])
+@pytest.mark.parametrize("objective", [dict(negative=3, hs=0, softmax=0), dict(negative=2, hs=1, softmax=0)],
+                         ids=["negative3", "negative2-hs1"])
+def test_register_tiled_blocks_match_numpy(d, objective):
+    """Skip-gram blocks at d a whole number of vectors of every build (16 floats divide it),
+    where the engine scores and updates in register tiles: 1 to 15 hidden rows (one fused
+    pass up to 8, split passes above), every remainder of the 4-target tiles, and output
+    rows both distinct and repeated within a block (injected noise words)."""
+    global D
+    saved, D = D, d
+    try:
+        sentence = np.array([0, 3, 1, 4, 0, 6, 2, 5, 3, 1, 4, 2, 6, 0, 5, 1, 3], dtype=np.int32)
+        blocks = [(8, [1], [6, 4, 0]), (8, [3], [6, 4, 0]), (8, [4], [5, 5, 0]), (8, [6], [6, 4, 1]),
+                  (8, [6], [4, 4, 0]), (4, [6, 6], [1, 2, 5]), (3, [2, 6, 3, 5], [5, 5, 1]),
+                  (0, [6], [1, 2, 5]), (16, [5], [6, 4, 0]), (6, [6, 5, 6, 6], [0, 1, 2])]
+        covered = set()
+        for name, kernel in KERNELS.items():
+            cfg = dict(sg=1, batch_window=1, cbow_mean=1, **objective)
+            engine, arrays, ref, paths = make_engine(np.random.default_rng(d), kernel=kernel, scale=0.3,
+                                                     window=6, combine=4, **cfg)
+            for first, wins, noise in blocks:
+                noise = noise[:cfg["negative"]]
+                negs, loss = engine.debug_train_block(sentence, first, wins, 0.05, 5, negatives=noise)
+                assert list(negs) == noise
+                centres = range(first, first + len(wins))
+                m = sum(any(p != i and abs(p - i) <= win for i, win in zip(centres, wins))
+                        for p in range(len(sentence)))
+                targets = [sentence[i] for i in centres] + [n for n in noise if n not in sentence[first:first + len(wins)]]
+                covered.add((min(m, 9), len(set(targets)) == len(targets)))
+                ref_loss = ref_block(ref, list(sentence), first, wins, 0.05, list(negs), paths, cfg)
+                for a in arrays:
+                    np.testing.assert_allclose(arrays[a], ref[a], atol=5e-6, rtol=0,
+                                               err_msg=f"{name} d={d} {a} block {first} {wins}")
+                assert loss == pytest.approx(ref_loss, rel=1e-4, abs=1e-4)
+        assert {(2, True), (8, False), (9, True), (9, False)} <= covered and len({m for m, _ in covered}) >= 5
+    finally:
+        D = saved
+
+
 def test_word2vec_sigmoid_is_the_mean_of_word2vec_c_s_table():
     """word2vec.c's and gensim's lookup, sigma(0.012 int((x + 6) * 83) - 6), against the map of
     sigmoid="word2vec": unbiased over (-6, 6) and within half a bin (0.006 in x) everywhere;
