@@ -243,7 +243,10 @@ def test_ctrl_c_during_training_exits_130_and_leaves_no_output(tmp_path, compres
     out = tmp_path / "vectors.bin"
     proc = subprocess.Popen([sys.executable, "-m", "cyw2v", "train", corpus, "-o", str(out),
                              "--save-model", str(tmp_path / "m.cyw2v"), "--epochs", "100", "--dim", "20",
-                             "--workers", "2", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--workers", "2", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a suite started in the background (cmd &) inherits SIGINT ignored, and
+                            # Python then installs no KeyboardInterrupt handler: restore the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(2.0)
     assert proc.poll() is None, "training finished before the interrupt"
     proc.send_signal(signal.SIGINT)
