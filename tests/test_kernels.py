@@ -501,7 +501,7 @@ def test_odd_dimensions_match_numpy(d):
                          ids=["negative3", "negative2-hs1"])
 def test_register_tiled_blocks_match_numpy(d, objective):
     """Skip-gram blocks at d a whole number of vectors of every build (16 floats divide it),
-    where the engine scores and updates in register tiles: 1 to 15 hidden rows (one fused
+    where the engine scores and updates in register tiles: 2 to 15 hidden rows (one fused
     pass up to 8, split passes above), every remainder of the 4-target tiles, and output
     rows both distinct and repeated within a block (injected noise words)."""
     global D
