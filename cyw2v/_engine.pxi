@@ -12,7 +12,9 @@ cdef struct Net
 cdef struct Scratch
 
 # An objective scores targets against m hidden rows H, updates its output rows and adds
-# the gradient of H (times alpha) into gH (see all_objectives for `mask`).
+# the gradient of H (times alpha) into gH (see all_objectives for `mask`). H and gH NULL:
+# the hidden rows are Scratch.hidden[:m], input rows that receive their gradient in place
+# (skipgram_block, only where Net.hidden_in_place allows it).
 ctypedef void (*objective_fn)(const Net* net, Scratch* w, const float* H, int m,
                               const int32_t* targets, int n_targets, const uint8_t* mask,
                               float* gH, float alpha) noexcept nogil
@@ -59,6 +61,7 @@ cdef struct Net:
     int combine                      # skip-gram centres trained as one block (1 = per centre)
     int compute_loss
     int tiled                        # rows fit the register tiles (cyw2v_tiled)
+    int hidden_in_place              # skip-gram blocks update their input rows in place
     int max_targets                  # most output rows one logistic block scores
     const uint64_t* keep_threshold   # keep if 32-bit uniform < threshold (2**32 = always)
     int32_t* stop_flag               # set to 1 by the Python layer to interrupt
@@ -117,6 +120,7 @@ cdef struct Scratch:
     int max_m            # rows of H / gH
     float* H             # max_m x d hidden vectors
     float* gH            # max_m x d their gradient
+    float** hidden       # max_m hidden rows of a tiled block: rows of H, or input rows
     float* G             # max_m x max_targets scores, then gradient factors
     float** rows         # max_targets output rows of one logistic block
     float* labels        # their labels
@@ -273,6 +277,7 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     w.max_m = <int>max_m
     w.H = <float*>array_malloc(max_m * d, sizeof(float))
     w.gH = <float*>array_malloc(max_m * d, sizeof(float))
+    w.hidden = <float**>array_malloc(max_m, sizeof(float*))
     w.G = <float*>array_malloc(max_m * T, sizeof(float))
     w.rows = <float**>array_malloc(T, sizeof(float*))
     w.labels = <float*>array_malloc(T, sizeof(float))
@@ -280,7 +285,7 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     w.mask = <uint8_t*>array_malloc(max_m * <size_t>net.combine, sizeof(uint8_t))
     w.ctx = <int32_t*>array_malloc(max_m, sizeof(int32_t))
     w.sent = <int32_t*>array_malloc(<size_t>max_sentence + 1, sizeof(int32_t))
-    if (w.H == NULL or w.gH == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL
+    if (w.H == NULL or w.gH == NULL or w.hidden == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL
             or w.W == NULL or w.mask == NULL or w.ctx == NULL or w.sent == NULL):
         return -1
     if net.ns.negative > 0 and ns_state_init(&w.ns, net, <int>max_m) != 0:
@@ -319,6 +324,7 @@ cdef void scratch_free(const Net* net, Scratch* w) noexcept nogil:
     sm_state_free(&w.sm)
     free(w.H)
     free(w.gH)
+    free(w.hidden)
     free(w.G)
     free(w.rows)
     free(w.labels)
@@ -327,7 +333,7 @@ cdef void scratch_free(const Net* net, Scratch* w) noexcept nogil:
     free(w.ctx)
     free(w.sent)
     w.H = w.gH = w.G = w.labels = w.W = NULL
-    w.rows = NULL
+    w.rows = w.hidden = NULL
     w.mask = NULL
     w.ctx = w.sent = NULL
 
@@ -383,7 +389,8 @@ cdef extern from *:
     #define CYW2V_VW 16      /* floats per vector */
     #define CYW2V_JS 4       /* score tile: JS hidden rows x TS targets of accumulators */
     #define CYW2V_TS 4
-    #define CYW2V_JT 8       /* hidden rows updated in one fused pass: 2 JT + 2 of 32 registers */
+    #define CYW2V_JT 10      /* hidden rows updated in one fused pass: 2 JT + 2 of 32 registers
+                                (a whole window of 5: m = 10 is a third of skip-gram's work) */
     #elif defined(__AVX__)
     #define CYW2V_VW 8
     #define CYW2V_JS 2
@@ -407,13 +414,13 @@ cdef extern from *:
     static int cyw2v_tiled(int d) { return d % CYW2V_VW == 0; }
 
     /* S[j0:j0+JN, t0:t0+TN] = H U^T, one pass over the rows; JN, TN are constants. */
-    CYW2V_AI void cyw2v_score_tile(const float* H, int j0, int JN, float* const* rows, int t0,
+    CYW2V_AI void cyw2v_score_tile(float* const* H, int j0, int JN, float* const* rows, int t0,
                                    int TN, float* S, int T, int d) {
         cyw2v_vec acc[CYW2V_JS][CYW2V_TS], h[CYW2V_JS], u[CYW2V_TS];
         for (int q = 0; q < JN; q++)
             for (int p = 0; p < TN; p++) acc[q][p] = (cyw2v_vec){0};
         for (int k = 0; k < d; k += CYW2V_VW) {
-            for (int q = 0; q < JN; q++) h[q] = cyw2v_load(H + (size_t)(j0 + q) * d + k);
+            for (int q = 0; q < JN; q++) h[q] = cyw2v_load(H[j0 + q] + k);
             for (int p = 0; p < TN; p++) u[p] = cyw2v_load(rows[t0 + p] + k);
             for (int q = 0; q < JN; q++)
                 for (int p = 0; p < TN; p++) acc[q][p] += h[q] * u[p];
@@ -422,7 +429,7 @@ cdef extern from *:
             for (int p = 0; p < TN; p++) S[(j0 + q) * T + t0 + p] = cyw2v_hsum(acc[q][p]);
     }
 
-    CYW2V_AI void cyw2v_score_rows(const float* H, int j0, int JN, float* const* rows, float* S,
+    CYW2V_AI void cyw2v_score_rows(float* const* H, int j0, int JN, float* const* rows, float* S,
                                    int T, int d) {
         int t = 0;
         for (; t + CYW2V_TS <= T; t += CYW2V_TS) cyw2v_score_tile(H, j0, JN, rows, t, CYW2V_TS, S, T, d);
@@ -433,8 +440,8 @@ cdef extern from *:
         }
     }
 
-    /* S = H U^T (m x T, row-major) for any m >= 1, T >= 1. */
-    static void cyw2v_scores(const float* H, int m, float* const* rows, int T, float* S, int d) {
+    /* S = H U^T (m x T, row-major; H as m row pointers) for any m >= 1, T >= 1. */
+    static void cyw2v_scores(float* const* H, int m, float* const* rows, int T, float* S, int d) {
         int j = 0;
         for (; j + CYW2V_JS <= m; j += CYW2V_JS) cyw2v_score_rows(H, j, CYW2V_JS, rows, S, T, d);
         switch (m - j) {
@@ -448,14 +455,17 @@ cdef extern from *:
 
     /* For hidden rows j0 .. j0+JN-1: gH += G U with each row as read (GH), and U += G^T H
        (UPD), one chunk of every output row at a time: a row chunk is read once, updated by
-       all JN rows and written once. */
-    CYW2V_AI void cyw2v_update_tile(const float* H, int j0, int JN, float* const* rows,
-                                    const float* G, int T, float* gH, int d, int GH, int UPD) {
+       all JN rows and written once. With IN_PLACE (and GH, UPD) the hidden rows themselves
+       receive G U: h += G U is stored once U has seen h as it was. */
+    CYW2V_AI void cyw2v_update_tile(float* const* H, int j0, int JN, float* const* rows,
+                                    const float* G, int T, float* gH, int d, int GH, int UPD,
+                                    int IN_PLACE) {
         for (int k = 0; k < d; k += CYW2V_VW) {
             cyw2v_vec h[CYW2V_JT], gh[CYW2V_JT];
             for (int q = 0; q < JN; q++) {
-                if (UPD) h[q] = cyw2v_load(H + (size_t)(j0 + q) * d + k);
-                if (GH) gh[q] = cyw2v_load(gH + (size_t)(j0 + q) * d + k);
+                if (UPD) h[q] = cyw2v_load(H[j0 + q] + k);
+                if (IN_PLACE) gh[q] = h[q];
+                else if (GH) gh[q] = cyw2v_load(gH + (size_t)(j0 + q) * d + k);
             }
             for (int t = 0; t < T; t++) {
                 cyw2v_vec u = cyw2v_load(rows[t] + k), nu = u;
@@ -466,8 +476,10 @@ cdef extern from *:
                 }
                 if (UPD) cyw2v_store(rows[t] + k, nu);
             }
-            if (GH)
-                for (int q = 0; q < JN; q++) cyw2v_store(gH + (size_t)(j0 + q) * d + k, gh[q]);
+            for (int q = 0; q < JN; q++) {
+                if (IN_PLACE) cyw2v_store(H[j0 + q] + k, gh[q]);
+                else if (GH) cyw2v_store(gH + (size_t)(j0 + q) * d + k, gh[q]);
+            }
         }
     }
 
@@ -476,28 +488,38 @@ cdef extern from *:
         case 4: CALL(4); break; CYW2V_TILE_SWITCH_WIDE(CALL) }
     #if CYW2V_JT > 4
     #define CYW2V_TILE_SWITCH_WIDE(CALL) case 5: CALL(5); break; case 6: CALL(6); break; \
-        case 7: CALL(7); break; case 8: CALL(8); break;
+        case 7: CALL(7); break; case 8: CALL(8); break; case 9: CALL(9); break; \
+        case 10: CALL(10); break;
     #else
     #define CYW2V_TILE_SWITCH_WIDE(CALL)
     #endif
 
+    CYW2V_AI int cyw2v_distinct(float* const* p, int n) {
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++)
+                if (p[a] == p[b]) return 0;
+        return 1;
+    }
+
     /* gH += G U and U += G^T H (G m x T), every score and gH term from the output rows as
        they were on entry. One fused pass when m <= JT and the targets are distinct rows (a
        fused pass would let a repeated row's second term see the first one's update);
-       otherwise all of gH first, then U. */
-    static void cyw2v_update(const float* H, int m, float* const* rows, const float* G, int T,
-                             float* gH, int d) {
-        int j0, n, distinct = m <= CYW2V_JT;
-        for (int a = 0; distinct && a < T; a++)
-            for (int b = a + 1; b < T; b++)
-                if (rows[a] == rows[b]) { distinct = 0; break; }
-        if (distinct) {
-    #define CYW2V_FUSED(c) cyw2v_update_tile(H, 0, c, rows, G, T, gH, d, 1, 1)
-            CYW2V_TILE_SWITCH(m, CYW2V_FUSED)
+       otherwise all of gH first, then U. With in_place the hidden rows H[j] themselves
+       receive gH (gH is then m x d scratch): fused when they are distinct rows too, else
+       through gH once U is done. */
+    static void cyw2v_update(float* const* H, int m, float* const* rows, const float* G, int T,
+                             float* gH, int d, int in_place) {
+        int j0, n, k;
+        if (m <= CYW2V_JT && cyw2v_distinct(rows, T) && (!in_place || cyw2v_distinct(H, m))) {
+    #define CYW2V_FUSED(c) cyw2v_update_tile(H, 0, c, rows, G, T, gH, d, 1, 1, 0)
+    #define CYW2V_FUSED_IN_PLACE(c) cyw2v_update_tile(H, 0, c, rows, G, T, gH, d, 1, 1, 1)
+            if (in_place) { CYW2V_TILE_SWITCH(m, CYW2V_FUSED_IN_PLACE) }
+            else { CYW2V_TILE_SWITCH(m, CYW2V_FUSED) }
             return;
         }
-    #define CYW2V_GH(c) cyw2v_update_tile(H, j0, c, rows, G, T, gH, d, 1, 0)
-    #define CYW2V_U(c) cyw2v_update_tile(H, j0, c, rows, G, T, gH, d, 0, 1)
+        if (in_place) memset(gH, 0, (size_t)m * d * sizeof(float));
+    #define CYW2V_GH(c) cyw2v_update_tile(H, j0, c, rows, G, T, gH, d, 1, 0, 0)
+    #define CYW2V_U(c) cyw2v_update_tile(H, j0, c, rows, G, T, gH, d, 0, 1, 0)
         for (j0 = 0; j0 < m; j0 += CYW2V_JT) {
             n = m - j0 < CYW2V_JT ? m - j0 : CYW2V_JT;
             CYW2V_TILE_SWITCH(n, CYW2V_GH)
@@ -506,18 +528,22 @@ cdef extern from *:
             n = m - j0 < CYW2V_JT ? m - j0 : CYW2V_JT;
             CYW2V_TILE_SWITCH(n, CYW2V_U)
         }
+        if (in_place)   /* one row after another, so that a repeated row gets every term */
+            for (j0 = 0; j0 < m; j0++)
+                for (k = 0; k < d; k += CYW2V_VW)
+                    cyw2v_store(H[j0] + k, cyw2v_load(H[j0] + k) + cyw2v_load(gH + (size_t)j0 * d + k));
     }
     #else
     static int cyw2v_tiled(int d) { (void)d; return 0; }
-    static void cyw2v_scores(const float* H, int m, float* const* rows, int T, float* S, int d) {}
-    static void cyw2v_update(const float* H, int m, float* const* rows, const float* G, int T,
-                             float* gH, int d) {}
+    static void cyw2v_scores(float* const* H, int m, float* const* rows, int T, float* S, int d) {}
+    static void cyw2v_update(float* const* H, int m, float* const* rows, const float* G, int T,
+                             float* gH, int d, int in_place) {}
     #endif
     """
     bint cyw2v_tiled(int d) nogil
-    void cyw2v_scores(const float* H, int m, float** rows, int T, float* S, int d) nogil
-    void cyw2v_update(const float* H, int m, float** rows, const float* G, int T,
-                      float* gH, int d) nogil
+    void cyw2v_scores(float** H, int m, float** rows, int T, float* S, int d) nogil
+    void cyw2v_update(float** H, int m, float** rows, const float* G, int T,
+                      float* gH, int d, bint in_place) nogil
 
 
 # ---------------------------------------------------------------------------------------
@@ -646,13 +672,21 @@ cdef void logistic_block_rows(const Net* net, Scratch* w, const float* H, int m,
                               const float* labels, const float* weight, int T, float alpha,
                               float* gH) noexcept nogil:
     """logistic_block for blocks of several hidden rows, compiled once out of line: the same
-    arithmetic in register tiles (cyw2v_scores, cyw2v_update) where the rows allow them."""
-    if not net.tiled:
+    arithmetic in register tiles (cyw2v_scores, cyw2v_update) where the rows allow them.
+    H and gH NULL: the hidden rows are w.hidden[:m], updated in place."""
+    cdef int j
+    cdef bint in_place = H == NULL
+    if not (net.tiled or in_place):
         logistic_block(net, w, H, m, rows, labels, weight, T, alpha, gH)
         return
-    cyw2v_scores(H, m, rows, T, w.G, net.d)
+    if in_place:
+        gH = w.gH
+    else:
+        for j in range(m):
+            w.hidden[j] = <float*>H + j * net.d
+    cyw2v_scores(w.hidden, m, rows, T, w.G, net.d)
     logistic_gradients(net, w, m, labels, weight, T, alpha)
-    cyw2v_update(H, m, rows, w.G, T, gH, net.d)
+    cyw2v_update(w.hidden, m, rows, w.G, T, gH, net.d, in_place)
 
 
 cdef inline void logistic_units(const Net* net, Scratch* w, const float* H, int m, float** rows,
@@ -862,7 +896,9 @@ cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent,
     With one centre, its window's context rows predict it. With several (context combining,
     Rengasamy et al. 2017), each position of the union of their windows enters once, and
     w.mask says which centres it predicts. Scores are one m x (centres + k) product and
-    every row is written once per block.
+    every row is written once per block. Where Net.hidden_in_place allows, the objective
+    reads and updates the input rows themselves, not copies: the same arithmetic without
+    copying m rows in and adding m gradients back.
     """
     cdef int j, c, p, centre, m = 0, lo = n, hi = 0
     cdef int d = net.d
@@ -887,10 +923,17 @@ cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent,
         if not used:
             continue
         w.ctx[m] = sent[p]
-        memcpy(w.H + m * d, net.syn0 + <size_t>sent[p] * d, d * sizeof(float))
         m += 1
     if m == 0:
         return
+    if lockf == NULL and net.hidden_in_place and m > 1:
+        for j in range(m):
+            w.hidden[j] = net.syn0 + <size_t>w.ctx[j] * d
+        objective(net, w, NULL, m, sent + first, n_centres, w.mask if n_centres > 1 else NULL,
+                  NULL, alpha)
+        return
+    for j in range(m):
+        memcpy(w.H + j * d, net.syn0 + <size_t>w.ctx[j] * d, d * sizeof(float))
     memset(w.gH, 0, m * d * sizeof(float))
     objective(net, w, w.H, m, sent + first, n_centres, w.mask if n_centres > 1 else NULL,
               w.gH, alpha)
@@ -1113,6 +1156,10 @@ cdef void choose_trainers(Net* net, bint sg, bint batch_window, bint negative, b
     cdef bint only_hs = net.n_objectives == 1 and hs
     cdef bint locked = net.lockf != NULL
     net.objective = net.objectives[0] if net.n_objectives == 1 else all_objectives
+    # in place needs the tiles and one logistic objective: with two, the second would
+    # score the input rows the first has already moved
+    net.hidden_in_place = sg and batch_window and net.tiled and not locked and (only_negative
+                                                                               or only_hs)
     if sg and batch_window:
         net.train_block = skipgram_block
         net.train_sentence = (train_skipgram_block_lockf if locked else
@@ -1342,6 +1389,11 @@ cdef class Engine:
     @property
     def stopped(self) -> bool:
         return self._stop[0] != 0
+
+    @property
+    def hidden_in_place(self) -> bool:
+        """Whether skip-gram blocks update their input rows in place (for the tests)."""
+        return self.net.hidden_in_place != 0
 
     def train_job(self, const int32_t[::1] words, const int64_t[::1] sentence_ends,
                   double alpha0, double alpha1, uint64_t seed):
