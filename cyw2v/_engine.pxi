@@ -926,6 +926,8 @@ cdef inline void skipgram_block(const Net* net, Scratch* w, const int32_t* sent,
         m += 1
     if m == 0:
         return
+    # hidden_in_place is never set with lockf; testing the constant NULL as well lets the
+    # lockf trainer compile this branch away. m == 1 goes to the inlined m == 1 units.
     if lockf == NULL and net.hidden_in_place and m > 1:
         for j in range(m):
             w.hidden[j] = net.syn0 + <size_t>w.ctx[j] * d
