@@ -178,9 +178,11 @@ SIGMOID_MAX = 8.0
 MAX_CODE_LENGTH = MAX_CODE_LEN
 MAX_COMBINED_CENTRES = MAX_COMBINE
 
-# Constant lookup tables, filled once at import (read-only afterwards).
-cdef float SIGMOID[SIG_TABLE_SIZE + 1]
-cdef float LOG_SIGMOID[SIG_TABLE_SIZE + 1]
+# Constant lookup tables, filled once at import (read-only afterwards). One point more than
+# the table holds, repeating its last: an x just below SIG_MAX can round to pos = TABLE_SIZE,
+# whose interpolation reads point i + 1 (with weight 0).
+cdef float SIGMOID[SIG_TABLE_SIZE + 2]
+cdef float LOG_SIGMOID[SIG_TABLE_SIZE + 2]
 
 
 cdef void _fill_tables() noexcept:
@@ -190,6 +192,8 @@ cdef void _fill_tables() noexcept:
         x = (2.0 * i / SIG_TABLE_SIZE - 1.0) * SIG_MAX
         SIGMOID[i] = <float>(1.0 / (1.0 + exp(-x)))
         LOG_SIGMOID[i] = <float>(-log1p(exp(-x)))
+    SIGMOID[SIG_TABLE_SIZE + 1] = SIGMOID[SIG_TABLE_SIZE]
+    LOG_SIGMOID[SIG_TABLE_SIZE + 1] = LOG_SIGMOID[SIG_TABLE_SIZE]
 
 _fill_tables()
 

@@ -533,17 +533,72 @@ cdef extern from *:
                 for (k = 0; k < d; k += CYW2V_VW)
                     cyw2v_store(H[j0] + k, cyw2v_load(H[j0] + k) + cyw2v_load(gH + (size_t)j0 * d + k));
     }
+    #if defined(__AVX512F__)
+    #include <immintrin.h>
+    /* G = alpha W * (labels - sigma(a G + b)) over the m x T scores, 16 lanes at a time: the
+       scalar sigmoid()'s table interpolation with the same operations in the same order, so
+       each lane rounds as the scalar loop does (the table reads are two gathers). The labels
+       repeat every T lanes; vt holds each lane's target index t. Returns 1 (done). */
+    static int cyw2v_logistic_gradients(float* G, int m, int T, const float* labels,
+                                        const float* weight, float scale, float shift,
+                                        float alpha, const float* table, float sig_max,
+                                        float sig_scale) {
+        const int n = m * T;
+        const __m512 vscale = _mm512_set1_ps(scale), vshift = _mm512_set1_ps(shift);
+        const __m512 vmax = _mm512_set1_ps(sig_max), vmin = _mm512_set1_ps(-sig_max);
+        const __m512 vsig_scale = _mm512_set1_ps(sig_scale), valpha = _mm512_set1_ps(alpha);
+        const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+        const __m512i vT = _mm512_set1_epi32(T), step = _mm512_set1_epi32(16 % T);
+        const __m512i next = _mm512_set1_epi32(1);
+        int first[16];
+        for (int l = 0; l < 16; l++) first[l] = l % T;
+        __m512i vt = _mm512_loadu_si512(first);
+        /* T <= 16: the labels fit one register and a permute replaces their gather */
+        const __m512 label_row = _mm512_maskz_loadu_ps(T >= 16 ? 0xFFFF : (__mmask16)((1u << T) - 1), labels);
+        for (int k = 0; k < n; k += 16) {
+            const __mmask16 live = n - k >= 16 ? 0xFFFF : (__mmask16)((1u << (n - k)) - 1);
+            const __m512 s = _mm512_fmadd_ps(vscale, _mm512_maskz_loadu_ps(live, G + k), vshift);
+            const __mmask16 below = _mm512_cmp_ps_mask(s, vmax, _CMP_LT_OQ);   /* NaN: not below */
+            const __mmask16 inside = below & _mm512_cmp_ps_mask(s, vmin, _CMP_GT_OQ) & live;
+            const __m512 pos = _mm512_mul_ps(_mm512_add_ps(s, vmax), vsig_scale);
+            const __m512i i = _mm512_cvttps_epi32(pos);
+            const __m512 frac = _mm512_sub_ps(pos, _mm512_cvtepi32_ps(i));
+            const __m512 lo = _mm512_mask_i32gather_ps(zero, inside, i, table, 4);
+            const __m512 hi = _mm512_mask_i32gather_ps(zero, inside, _mm512_add_epi32(i, next), table, 4);
+            __m512 sig = _mm512_maskz_mov_ps(inside, _mm512_fmadd_ps(frac, _mm512_sub_ps(hi, lo), lo));
+            sig = _mm512_mask_mov_ps(sig, (__mmask16)~below, one);
+            const __m512 label = T <= 16 ? _mm512_permutexvar_ps(vt, label_row)
+                                         : _mm512_mask_i32gather_ps(zero, live, vt, labels, 4);
+            __m512 g = _mm512_mul_ps(_mm512_sub_ps(label, sig), valpha);
+            if (weight) g = _mm512_mul_ps(g, _mm512_maskz_loadu_ps(live, weight + k));
+            _mm512_mask_storeu_ps(G + k, live, g);
+            vt = _mm512_add_epi32(vt, step);
+            vt = _mm512_mask_sub_epi32(vt, _mm512_cmpge_epi32_mask(vt, vT), vt, vT);
+        }
+        return 1;
+    }
+    #define CYW2V_VECTOR_GRADIENTS 1
+    #endif
     #else
     static int cyw2v_tiled(int d) { (void)d; return 0; }
     static void cyw2v_scores(float* const* H, int m, float* const* rows, int T, float* S, int d) {}
     static void cyw2v_update(float* const* H, int m, float* const* rows, const float* G, int T,
                              float* gH, int d, int in_place) {}
     #endif
+    #ifndef CYW2V_VECTOR_GRADIENTS   /* the callers fall back to their scalar loop */
+    static int cyw2v_logistic_gradients(float* G, int m, int T, const float* labels,
+                                        const float* weight, float scale, float shift,
+                                        float alpha, const float* table, float sig_max,
+                                        float sig_scale) { return 0; }
+    #endif
     """
     bint cyw2v_tiled(int d) nogil
     void cyw2v_scores(float** H, int m, float** rows, int T, float* S, int d) nogil
     void cyw2v_update(float** H, int m, float** rows, const float* G, int T,
                       float* gH, int d, bint in_place) nogil
+    bint cyw2v_logistic_gradients(float* G, int m, int T, const float* labels,
+                                  const float* weight, float scale, float shift, float alpha,
+                                  const float* table, float sig_max, float sig_scale) nogil
 
 
 # ---------------------------------------------------------------------------------------
@@ -590,6 +645,9 @@ cdef inline void logistic_gradients(const Net* net, Scratch* w, int m, const flo
     cdef float* Gj
     cdef float s, label, wt
     cdef float scale = net.logit_scale, shift = net.logit_shift
+    if not net.compute_loss and cyw2v_logistic_gradients(w.G, m, T, labels, weight, scale, shift,
+                                                         alpha, SIGMOID, SIG_MAX, SIG_SCALE):
+        return                               # vectorised, where the build has AVX-512
     for j in range(m):
         Gj = w.G + j * T
         for t in range(T):
@@ -687,6 +745,29 @@ cdef void logistic_block_rows(const Net* net, Scratch* w, const float* H, int m,
     cyw2v_scores(w.hidden, m, rows, T, w.G, net.d)
     logistic_gradients(net, w, m, labels, weight, T, alpha)
     cyw2v_update(w.hidden, m, rows, w.G, T, gH, net.d, in_place)
+
+
+def vector_logistic_gradients(const float[::1] scores, const float[::1] labels, weight,
+                               float alpha, float scale=1.0, float shift=0.0):
+    """The tiles' vectorised alpha W * (labels - sigma(scale S + shift)) over m x T scores
+    (T = len(labels), W ``weight`` or None for ones), or None where this build has no vector
+    form (for tests: the trainers' scalar loop is the reference)."""
+    cdef int T = labels.shape[0]
+    if T < 1 or scores.shape[0] % T:
+        raise ValueError("scores must be m x T for T = len(labels) >= 1")
+    cdef int m = scores.shape[0] // T
+    cdef float[::1] G = np.array(scores, dtype=np.float32)
+    cdef float[::1] W
+    cdef const float* weights = NULL
+    if weight is not None:
+        W = np.ascontiguousarray(weight, dtype=np.float32)
+        if W.shape[0] != scores.shape[0]:
+            raise ValueError("weight must be m x T, as the scores")
+        weights = &W[0]
+    if m == 0 or not cyw2v_logistic_gradients(&G[0], m, T, &labels[0], weights, scale, shift,
+                                              alpha, SIGMOID, SIG_MAX, SIG_SCALE):
+        return None
+    return np.asarray(G)
 
 
 cdef inline void logistic_units(const Net* net, Scratch* w, const float* H, int m, float** rows,

@@ -46,7 +46,7 @@ def old_engine(kernel, syn0, syn1neg, syn1, syn1sm, keep, prob, alias, off, code
 
 def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_mean=1, batch_window=1,
                 window=3, scale=0.8, hot_rows=0, hot_sync_words=4096, combine=1, lockf=None, cbow_exact=0,
-                logit=(1.0, 0.0)):
+                logit=(1.0, 0.0), compute_loss=1):
     syn0 = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1neg = (rng.standard_normal((V, D)) * scale).astype(np.float32)
     syn1 = (rng.standard_normal((V - 1, D)) * scale).astype(np.float32)
@@ -59,7 +59,7 @@ def make_engine(rng, *, kernel=_core, sg=1, negative=0, hs=0, softmax=0, cbow_me
         engine_tables(keep, prob, alias, off, code, point),
         engine_config(sg=sg, cbow_mean=cbow_mean, window=window, shrink_windows=0,
                       negative=negative, hs=hs, softmax=softmax, batch_window=batch_window,
-                      compute_loss=1, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
+                      compute_loss=compute_loss, hot_rows=hot_rows, hot_sync_words=hot_sync_words,
                       combine=combine, cbow_exact=cbow_exact, logit_scale=logit[0],
                       logit_shift=logit[1]))
     arrays = dict(syn0=syn0, syn1neg=syn1neg, syn1=syn1, syn1sm=syn1sm)
@@ -519,12 +519,22 @@ def test_register_tiled_blocks_match_numpy(d, objective):
             cfg = dict(sg=1, batch_window=1, cbow_mean=1, **objective)
             engine, arrays, ref, paths = make_engine(np.random.default_rng(d), kernel=kernel, scale=0.3,
                                                      window=6, combine=4, **cfg)
+            # without the loss the gradients take the vectorised sigmoid where the build has
+            # one: the same blocks must give the same weights, to rounding (-fassociative-math
+            # lets GCC order alpha W's multiplies either way)
+            lossless, lossless_arrays, _, _ = make_engine(np.random.default_rng(d), kernel=kernel, scale=0.3,
+                                                          window=6, combine=4, compute_loss=0, **cfg)
             assert engine.hidden_in_place == (name != "emulate" and objective["hs"] + (objective["negative"] > 0) == 1)
             for first, wins, noise in blocks:
                 noise = noise[:cfg["negative"]]
                 negs, loss = engine.debug_train_block(sentence, first, wins, 0.05, 5,
                                                       negatives=noise if noise else None)
                 assert list(negs) == noise
+                assert lossless.debug_train_block(sentence, first, wins, 0.05, 5,
+                                                  negatives=noise if noise else None) == (negs, 0.0)
+                for a in arrays:
+                    np.testing.assert_allclose(lossless_arrays[a], arrays[a], rtol=0, atol=1e-6,
+                                               err_msg=f"{name} d={d} {a}")
                 centres = range(first, first + len(wins))
                 ctx = [sentence[p] for p in range(len(sentence))
                        if any(p != i and abs(p - i) <= win for i, win in zip(centres, wins))]
@@ -543,6 +553,50 @@ def test_register_tiled_blocks_match_numpy(d, objective):
                                                           (True, False, True), (False, True, False)}
     finally:
         D = saved
+
+
+def test_vector_sigmoid_matches_the_scalar_table_lane_for_lane():
+    """The tiles' vectorised gradients alpha W * (labels - sigma(S)) against the scalar table
+    sigmoid the other loops use, to a float's rounding (GCC may order alpha W's multiplies
+    either way; the sigmoid itself agrees bit for bit): table nodes, the saturation edges (+-8 and the
+    floats just inside, which round to the table's last point), infinities and NaN (sigma = 1,
+    as the scalar code gives), every lane tail (m T = 1 .. 80), labels repeating with T below,
+    at and above one vector, with and without weights. A build without the vector form
+    returns None; where the CPU has AVX-512, one must have it."""
+    rng = np.random.default_rng(7)
+    f32 = np.float32
+    edges = np.array([8.0, -8.0, np.nextafter(f32(8), f32(0)), np.nextafter(f32(-8), f32(0)), np.inf, -np.inf,
+                      np.nan, 0.0, 1.0 / 64, -3.5, 7.984375, -7.984375], dtype=f32)
+    vectorised = set()
+    for name, kernel in KERNELS.items():
+        for T in (1, 6, 16, 17, 40):
+            for m in (1, 2, 3, 5):
+                scores = (rng.standard_normal(m * T) * 5).astype(f32)
+                scores[:len(edges)] = edges[:m * T]
+                labels = (rng.random(T) < 0.3).astype(f32)
+                for weight in (None, rng.random(m * T).astype(f32)):
+                    got = kernel.vector_logistic_gradients(scores, labels, weight, 0.025)
+                    if got is None:
+                        continue
+                    vectorised.add(name)
+                    sig = np.array([kernel.table_sigmoid(x) for x in scores], dtype=f32)
+                    want = (np.tile(labels, m) - sig) * f32(0.025)
+                    if weight is not None:
+                        want = want * weight
+                    np.testing.assert_allclose(got, want, rtol=3e-7, atol=0, err_msg=f"{name} T={T} m={m}")
+                    if weight is None:   # no product to reorder: the same bits
+                        np.testing.assert_array_equal(got, want, err_msg=f"{name} T={T} m={m}")
+        # the logit map of sigmoid="word2vec" goes through one multiply-add first
+        a, b = 1.0 / 1.0033, -0.0025
+        scores = (rng.standard_normal(48) * 5).astype(f32)
+        got = kernel.vector_logistic_gradients(scores, np.ones(6, dtype=f32), None, 1.0, a, b)
+        if got is not None:
+            want = 1.0 - np.array([kernel.table_sigmoid(f32(a * x + b)) for x in scores])
+            np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    if _core.cpu_supports("avx512f"):
+        assert "avx512" in vectorised
+    with pytest.raises(ValueError):
+        _core.vector_logistic_gradients(np.zeros(5, dtype=f32), np.zeros(2, dtype=f32), None, 0.1)
 
 
 def test_word2vec_sigmoid_is_the_mean_of_word2vec_c_s_table():
