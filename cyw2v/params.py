@@ -337,10 +337,6 @@ def check_vocabulary_size(p: Mapping[str, Any], vocabulary_size: int) -> None:
 
 
 # ----------------------------------------------------------------------------- resolution
-#: Skip-gram centres per block when ``combine_windows`` is None and the objective is negative
-#: sampling alone: 3 runs ~1.4x faster than 1 on the 16.9M-word benchmark corpus with analogy
-#: still above gensim's (BENCHMARKS.md); hierarchical softmax gets slower when combined.
-
 # With several workers and hierarchical softmax, each keeps a private copy of the most used
 # output rows (the Huffman nodes near the root, and with negative sampling as well the
 # frequent words' rows) and merges its changes every HOT_SYNC_WORDS kept words: every
