@@ -15,7 +15,7 @@ import socket
 import stat
 import tempfile
 import time
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Iterator, List, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -51,18 +51,24 @@ def open_read(path: PathLike, what: Optional[str] = None) -> IO[bytes]:
 
 
 def iter_blocks(path: PathLike, block_bytes: int, what: Optional[str] = None,
-                lines: bool = True) -> Iterator[bytes]:
+                lines: bool = True, start: int = 0, stop: Optional[int] = None) -> Iterator[bytes]:
     """Consecutive pieces of a (decompressed) file of about ``block_bytes``, each ending just
     after a newline; a line longer than a block is cut after ASCII whitespace instead, so no
     token (and no UTF-8 character) is ever cut, except a token longer than
     :data:`MAX_TOKEN_BYTES`, which is cut into pieces of that size (at a character boundary).
     ``lines=False`` cuts every piece after its last whitespace byte, newline or not. Only the
     file's last piece and the pieces of such a long token can end in another byte.
+    ``start``, ``stop``: only bytes [start, stop) (for ranges from :func:`whitespace_cuts`).
     ``what``: as for :func:`open_read`."""
     with open_read(path, what) as fh:
+        if start:
+            fh.seek(start)
+        left = None if stop is None else max(stop - start, 0)
         tail = b""
         while True:
-            chunk = _read_stream(fh, path, block_bytes)
+            chunk = _read_stream(fh, path, block_bytes if left is None else min(block_bytes, left))
+            if left is not None:
+                left -= len(chunk)
             if not chunk:
                 break
             data = tail + chunk
@@ -82,6 +88,31 @@ def iter_blocks(path: PathLike, block_bytes: int, what: Optional[str] = None,
             tail = data[cut + 1:]
         if tail:
             yield tail
+
+
+def whitespace_cuts(path: PathLike, parts: int, probe_bytes: int = 1 << 16) -> List[int]:
+    """Offsets 0 = c_0 <= c_1 <= ... <= c_parts = the size of an uncompressed file, where each
+    inner c_i lies just after the first ASCII whitespace byte at or past i / parts of the
+    file (or at its end): no token spans two of the ranges [c_i, c_i+1), so counting the
+    ranges apart counts the file's tokens. A range may be empty."""
+    size = os.path.getsize(path)
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for i in range(1, parts):
+            at = max(size * i // parts, cuts[-1])
+            fh.seek(at)
+            while True:
+                data = fh.read(probe_bytes)
+                if not data:
+                    break
+                found = [k for k in (data.find(c) for c in (b" ", b"\t", b"\r", b"\n")) if k >= 0]
+                if found:
+                    at += min(found) + 1
+                    break
+                at += len(data)
+            cuts.append(min(at, size))
+    cuts.append(size)
+    return cuts
 
 
 def _read_stream(fh: IO[bytes], path: PathLike, size: int) -> bytes:

@@ -165,6 +165,36 @@ def test_scan_corpus_file_is_unchanged(tmp_path, seed):
             (words, lines, pruned, min_reduce)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_scan_corpus_file_in_ranges_equals_one_thread(tmp_path, monkeypatch, seed):
+    """Threads counting ranges cut after whitespace give one thread's scan: the same keys in
+    the same first-seen order, the same counts, words and sentences; a token longer than a
+    range, a file shorter than the threads and every file ending of the identity test
+    included. The cuts land just after a whitespace byte (or at the end), never in a token."""
+    from cyw2v import _files, vocab
+    rng = np.random.default_rng(seed)
+    data = random_ascii(rng, 20_000, words=400) + [b"", b"\n", b" tail", b"\x0b", "é\n".encode()][seed]
+    if seed == 1:   # one token across the middle of the file
+        data = data[:9000] + b"x" * 30_000 + data[9000:]
+    if seed == 2:
+        data = b"a b\nc"
+    path = tmp_path / "c.txt"
+    path.write_bytes(data)
+    one = scan_corpus_file(str(path))
+    monkeypatch.setattr(vocab, "PARALLEL_SCAN_BYTES", 0)
+    for workers in (2, 3, 7):
+        cuts = _files.whitespace_cuts(str(path), workers)
+        assert cuts[0] == 0 and cuts[-1] == len(data) and cuts == sorted(cuts) and len(cuts) == workers + 1
+        assert all(c == len(data) or data[c - 1:c] in (b" ", b"\t", b"\r", b"\n") for c in cuts[1:-1])
+        for chunk in (1 << 22, 37):
+            scan = scan_corpus_file(str(path), chunk_bytes=chunk, workers=workers)
+            assert list(scan.counts.items()) == list(one.counts.items()), (workers, chunk)
+            assert (scan.total_words, scan.total_sentences, scan.pruned, scan.min_reduce) == \
+                (one.total_words, one.total_sentences, one.pruned, one.min_reduce)
+    # pruning follows the stream's order: with max_vocab_size the scan stays on one thread
+    assert scan_corpus_file(str(path), 50, chunk_bytes=64, workers=3) == scan_corpus_file(str(path), 50, chunk_bytes=64)
+
+
 def test_scan_corpus_file_warns_once_when_pruning(tmp_path, caplog):
     path = tmp_path / "c.txt"
     path.write_bytes(b" ".join(b"w%d" % i for i in range(300)) + b"\n")
