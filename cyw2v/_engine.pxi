@@ -537,8 +537,9 @@ cdef extern from *:
     #include <immintrin.h>
     /* G = alpha W * (labels - sigma(a G + b)) over the m x T scores, 16 lanes at a time: the
        scalar sigmoid()'s table interpolation with the same operations in the same order, so
-       each lane rounds as the scalar loop does (the table reads are two gathers). The labels
-       repeat every T lanes; vt holds each lane's target index t. Returns 1 (done). */
+       each lane's sigmoid has the scalar one's bits (the table reads are two gathers); the
+       products alpha W may associate either way (-fassociative-math). The labels repeat
+       every T lanes; vt holds each lane's target index t. Returns 1 (done). */
     static int cyw2v_logistic_gradients(float* G, int m, int T, const float* labels,
                                         const float* weight, float scale, float shift,
                                         float alpha, const float* table, float sig_max,

@@ -153,10 +153,8 @@ class Word2Vec(ModelPersistence, Scoring):
         (raw words, sentences)."""
         source = Source.of(corpus_iterable, corpus_file)
         rule = trim_rule if trim_rule is not None else self.trim_rule
-        if source.path is not None:
-            self._scan = scan_corpus_file(source.path, self.max_vocab_size, workers=self.workers)
-        else:
-            self._scan = scan_corpus(source.corpus, self.max_vocab_size, progress_per, rule)
+        self._scan = (scan_corpus_file(source.path, self.max_vocab_size, workers=self.workers) if source.path
+                      else scan_corpus(source.corpus, self.max_vocab_size, progress_per, rule))
         return self._scan.total_words, self._scan.total_sentences
 
     @property
