@@ -18,6 +18,8 @@ import time
 from typing import IO, Iterator, List, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: The bytes after which a block or a range may be cut: they end a token for the tokeniser.
+WHITESPACE = (b" ", b"\t", b"\r", b"\n")
 
 
 class FormatError(ValueError):
@@ -74,7 +76,7 @@ def iter_blocks(path: PathLike, block_bytes: int, what: Optional[str] = None,
             data = tail + chunk
             cut = data.rfind(b"\n") if lines else -1
             if cut < 0:
-                cut = max(data.rfind(b" "), data.rfind(b"\t"), data.rfind(b"\r"), data.rfind(b"\n"))
+                cut = max(data.rfind(c) for c in WHITESPACE)
             # no whitespace: data is one token (tail always starts after whitespace); emit its
             # first MAX_TOKEN_BYTES so the buffer never grows past it
             while cut < 0 and len(data) > MAX_TOKEN_BYTES:
@@ -105,7 +107,7 @@ def whitespace_cuts(path: PathLike, parts: int, probe_bytes: int = 1 << 16) -> L
                 data = fh.read(probe_bytes)
                 if not data:
                     break
-                found = [k for k in (data.find(c) for c in (b" ", b"\t", b"\r", b"\n")) if k >= 0]
+                found = [k for k in (data.find(c) for c in WHITESPACE) if k >= 0]
                 if found:
                     at += min(found) + 1
                     break

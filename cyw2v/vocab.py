@@ -164,24 +164,27 @@ def scan_corpus_file(path: str, max_vocab_size: Optional[int] = None,
     size = os.path.getsize(path) if os.path.isfile(path) else 0
     parts = workers if (workers > 1 and max_vocab_size is None and size >= PARALLEL_SCAN_BYTES
                         and not path.endswith((".gz", ".bz2"))) else 1
-    cuts = _files.whitespace_cuts(path, parts) if parts > 1 else [0, None]
-    ranges = list(zip(cuts[:-1], cuts[1:]))
-    if len(ranges) == 1:
+    if parts == 1:
         counted = [_count_range(path, chunk_bytes, 0, None, max_vocab_size)]
     else:
-        with ThreadPoolExecutor(len(ranges)) as pool:   # the counting releases the GIL
-            counted = list(pool.map(lambda r: _count_range(path, chunk_bytes, r[0], r[1], None), ranges))
+        cuts = _files.whitespace_cuts(path, parts)
+        with ThreadPoolExecutor(parts) as pool:   # the counting releases the GIL
+            counted = list(pool.map(lambda start, stop: _count_range(path, chunk_bytes, start, stop, None),
+                                    cuts[:-1], cuts[1:]))
     counters = [c for c, _, _, _ in counted]
     last = next((b for _, b, _, _ in reversed(counted) if b), b"")
     _, _, pruned, min_reduce = counted[0]
     # a last line without '\n' counts (unless the file ends in ' ', '\t' or '\r')
     total_lines = sum(c.total_lines for c in counters) + (1 if last and last not in b" \n\t\r" else 0)
     total_words = sum(c.total_words for c in counters)
-    summed: Dict[bytes, int] = dict(counters[0].items())
-    for counter in counters[1:]:
-        for key, count in counter.items():
-            summed[key] = summed.get(key, 0) + count
-    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in summed.items()}
+    items = counters[0].items()
+    if len(counters) > 1:   # later ranges' new keys after the earlier ones': first-seen order
+        summed: Dict[bytes, int] = dict(items)
+        for counter in counters[1:]:
+            for key, count in counter.items():
+                summed[key] = summed.get(key, 0) + count
+        items = list(summed.items())
+    decoded = {k.decode("utf-8", "surrogateescape"): v for k, v in items}
     return CorpusScan(decoded, total_words, max(total_lines, 1 if total_words else 0), pruned, min_reduce)
 
 
