@@ -1694,14 +1694,16 @@ cdef class Worker:
         return kept, w.loss, w.loss_terms
 
     def train_file_range(self, TokenIndex index, bytes path, int64_t start, int64_t end,
-                         double alpha0, double alpha1, uint64_t seed, int64_t[::1] progress):
+                         double alpha0, double alpha1, uint64_t seed, int64_t[::1] progress,
+                         PieceRecord record=None):
         """Read bytes [start, end) of a plain-text corpus and train on it, without the GIL.
 
         A token belongs to the range its first byte falls in; '\\n' ends a sentence and
         sentences longer than the worker's max_sentence are split. Alpha moves alpha0 ->
         alpha1 by the fraction of the range consumed. Raw words read so far are added to
         ``progress[0]`` and bytes consumed to ``progress[1]``, so one worker's calls
-        accumulate in one row. Returns (raw_words, kept_words, loss, loss_terms).
+        accumulate in one row. A fresh ``record`` gets the sentences trained, for
+        :meth:`train_recorded`. Returns (raw_words, kept_words, loss, loss_terms).
         """
         cdef const Net* net = &self.engine.net
         cdef Scratch* w = self.w
@@ -1718,9 +1720,14 @@ cdef class Worker:
         cdef double span = <double>(end - start) if end > start else 1.0
         cdef double frac, alpha
         cdef const char* cpath = path
-        cdef int64_t words_before, bytes_before
+        cdef int64_t words_before, bytes_before, raw_recorded = 0
+        cdef Recording* rec = NULL
         if progress.shape[0] < 2:
             raise ValueError("progress needs two slots")
+        if record is not None:
+            if record.rec.size or record.whole:
+                raise ValueError("a piece is recorded into a fresh PieceRecord")
+            rec = &record.rec
         self._begin(seed)
         words_before, bytes_before = progress[0], progress[1]
         with nogil:
@@ -1763,6 +1770,9 @@ cdef class Worker:
                             continue
                     frac = (t.at - start) / span
                     alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+                    if rec != NULL:
+                        record_sentence(rec, pending, npend, raw - raw_recorded, t.at - start, 0)
+                        raw_recorded = raw
                     kept += train_sentence(net, w, pending, npend, alpha, alpha)
                     npend = 0
                     progress[0] = words_before + raw
@@ -1770,13 +1780,77 @@ cdef class Worker:
                     if net.stop_flag[0]:
                         break
                 if npend > 0 and not net.stop_flag[0]:
+                    if rec != NULL:
+                        record_sentence(rec, pending, npend, raw - raw_recorded, end - start, 1)
                     kept += train_sentence(net, w, pending, npend, alpha1, alpha1)
                 progress[0] = words_before + raw
                 progress[1] = bytes_before + end - start
                 scratch_merge(net, w)
                 fclose(f)
+                if rec != NULL:
+                    record.finish(raw, end - start, not net.stop_flag[0])
         if rc == -2:
             raise OSError(f"cannot open corpus file {path!r}")
+        return raw, kept, w.loss, w.loss_terms
+
+    def train_recorded(self, PieceRecord record not None, double alpha0, double alpha1,
+                       uint64_t seed, int64_t[::1] progress):
+        """Train on a piece as :meth:`train_file_range` did when it filled ``record``: the
+        same sentences, learning rates and progress, without the file (the same weights as
+        reading it again). Returns (raw_words, kept_words, loss, loss_terms)."""
+        cdef const Net* net = &self.engine.net
+        cdef Scratch* w = self.w
+        cdef int32_t* pending = self.pending
+        cdef const unsigned char* data = record.rec.data
+        cdef Py_ssize_t at = 0, size = <Py_ssize_t>record.rec.size
+        cdef uint64_t n = 0, raw_since = 0, position = 0, v = 0
+        cdef int64_t raw = 0, kept = 0, words_before, bytes_before, consumed
+        cdef int64_t piece_bytes = record.rec.piece_bytes
+        cdef double span = <double>piece_bytes if piece_bytes > 0 else 1.0
+        cdef double frac, alpha
+        cdef uint64_t i
+        cdef bint ok = 1
+        if not record.whole:
+            raise ValueError("the piece's record is incomplete")
+        if progress.shape[0] < 2:
+            raise ValueError("progress needs two slots")
+        self._begin(seed)
+        words_before, bytes_before = progress[0], progress[1]
+        with nogil:
+            while at < size and not net.stop_flag[0]:
+                at = get_varint(data, at, size, &n)
+                if at >= 0:
+                    at = get_varint(data, at, size, &raw_since)
+                if at >= 0:
+                    at = get_varint(data, at, size, &position)
+                if at < 0 or n > <uint64_t>self.max_sentence:
+                    ok = 0
+                    break
+                for i in range(n):
+                    at = get_varint(data, at, size, &v)
+                    if at < 0:
+                        break
+                    pending[i] = <int32_t>v
+                if at < 0:
+                    ok = 0
+                    break
+                raw += <int64_t>raw_since
+                if position & 1:   # the tail
+                    kept += train_sentence(net, w, pending, <int>n, alpha1, alpha1)
+                    continue
+                consumed = <int64_t>(position >> 1)
+                frac = consumed / span
+                alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+                kept += train_sentence(net, w, pending, <int>n, alpha, alpha)
+                progress[0] = words_before + raw
+                progress[1] = bytes_before + consumed
+            raw = record.rec.raw
+            progress[0] = words_before + raw
+            progress[1] = bytes_before + piece_bytes
+            scratch_merge(net, w)
+        if not ok:
+            raise ValueError("the piece's record is malformed or was made by a worker with a "
+                             "longer max_sentence")
         return raw, kept, w.loss, w.loss_terms
 
 

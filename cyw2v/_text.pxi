@@ -665,6 +665,74 @@ def unpack_job(const unsigned char[::1] data):
 
 
 # ---------------------------------------------------------------------------------------
+# Recorded file pieces: what a corpus_file worker trained on, kept between epochs
+# (training.FileCache)
+#
+# Per trained sentence, varints: its word count n, the raw words read since the previous
+# sentence, twice the bytes of the piece consumed when it ended (plus 1 for the piece's
+# tail, which trains at the piece's last learning rate), then its n word indices. A replay
+# trains the same sentences at the learning rates the reading would have given them.
+# ---------------------------------------------------------------------------------------
+
+cdef struct Recording:
+    unsigned char* data
+    size_t size, cap
+    int64_t raw           # the piece's raw words (known or not), set when it is complete
+    int64_t piece_bytes   # its length in the file (its learning rates' span)
+    int failed         # out of memory: what was recorded is of no use
+
+
+cdef int record_sentence(Recording* r, const int32_t* words, int n, int64_t raw_since,
+                         int64_t consumed, bint tail) noexcept nogil:
+    """Append one sentence; -1 (and r.failed) if memory ran out."""
+    cdef size_t need = r.size + 30 + 5 * <size_t>n   # three 64-bit varints, n 31-bit ones
+    cdef size_t cap = r.cap if r.cap else 1 << 16
+    cdef int i
+    if r.failed:
+        return -1
+    if need > r.cap:
+        while cap < need:
+            cap *= 2
+        if grow(<void**>&r.data, cap) != 0:
+            r.failed = 1
+            return -1
+        r.cap = cap
+    r.size = put_varint(r.data, r.size, <uint64_t>n)
+    r.size = put_varint(r.data, r.size, <uint64_t>raw_since)
+    r.size = put_varint(r.data, r.size, 2 * <uint64_t>consumed + tail)
+    for i in range(n):
+        r.size = put_varint(r.data, r.size, <uint64_t>words[i])
+    return 0
+
+
+cdef class PieceRecord:
+    """One piece of a corpus file as a worker trained on it (see above); filled by
+    ``Worker.train_file_range(..., record)`` and replayed by ``Worker.train_recorded``."""
+    cdef Recording rec
+    cdef bint whole      # the reading ran to the piece's end (not stopped, memory held)
+
+    def __dealloc__(self):
+        free(self.rec.data)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return self.rec.cap
+
+    @property
+    def complete(self) -> bool:
+        """Whether it holds the whole piece (a replay of anything less is refused)."""
+        return self.whole
+
+    cdef void finish(self, int64_t raw, int64_t piece_bytes, bint ran_to_end) noexcept nogil:
+        self.rec.raw = raw
+        self.rec.piece_bytes = piece_bytes
+        self.whole = ran_to_end and not self.rec.failed
+        if self.whole and self.rec.size and grow(<void**>&self.rec.data, self.rec.size) == 0:
+            self.rec.cap = self.rec.size   # a piece is recorded once and read every epoch
+
+
+# ---------------------------------------------------------------------------------------
 # Huffman tree
 # ---------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -196,12 +196,15 @@ class Trainer:
 
     # ------------------------------------------------------------------ file input
     def train_file(self, path: str, alpha: AlphaSpan, seed: int, progress: Progress,
-                   start: int = 0, end: Optional[int] = None) -> Stats:
-        """Bytes [start, end) of a plain-text file (default: all of it), in pieces."""
+                   start: int = 0, end: Optional[int] = None, cache: Optional[FileCache] = None) -> Stats:
+        """Bytes [start, end) of a plain-text file (default: all of it), in pieces (or
+        ``cache``'s record of them)."""
         end = os.path.getsize(path) if end is None else end
         n = len(self.workers)
         n_pieces = max(n, -(-(end - start) // FILE_PIECE_BYTES))
         bounds = [start + (end - start) * k // n_pieces for k in range(n_pieces + 1)]
+        recorded = cache.replay((path, start, end, n_pieces)) if cache is not None else None
+        recording = cache.record((path, start, end, n_pieces)) if cache is not None and not recorded else None
         pieces = PieceQueue(n_pieces, n)
         counters = np.zeros((n, 8), dtype=np.int64)  # one cache line per worker
         index = self.vocab.token_index()
@@ -215,10 +218,19 @@ class Trainer:
             return (alpha((bounds[k] - bounds[first]) / span), alpha((bounds[k + 1] - bounds[first]) / span))
 
         def train(i: int, k: int) -> tuple:
-            return self.workers[i].train_file_range(index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
-                                                    _core.mix_seed(seed, k), counters[i])
+            if recorded:
+                return self.workers[i].train_recorded(recorded[k], *alphas(k), _core.mix_seed(seed, k), counters[i])
+            record = recording.piece() if recording is not None else None
+            stats = self.workers[i].train_file_range(index, encoded_path, bounds[k], bounds[k + 1], *alphas(k),
+                                                     _core.mix_seed(seed, k), counters[i], record)
+            if record is not None:
+                recording.keep(k, record)
+            return stats
 
-        return self._run(pieces.take, train, counters, progress)
+        stats = self._run(pieces.take, train, counters, progress)
+        if recording is not None:
+            recording.close()   # reached only when every piece was trained (an error raised above)
+        return stats
 
     # ------------------------------------------------------------------ threads
     def _run(self, next_task: Callable[[int], Any], train: Callable[[int, Any], tuple],
@@ -281,14 +293,16 @@ def train_epochs(trainer: Trainer, source: Source, schedule: Schedule, epoch_see
                  on_epoch_begin: Callable[[], None], on_epoch_end: Callable[[Stats], None]) -> Stats:
     """``schedule.epochs`` epochs over ``source``; returns the summed statistics."""
     total = Stats()
-    cache = CorpusCache(trainer.params["corpus_cache_mb"] << 20) if source.corpus is not None else None
+    # Kept only for a later epoch to replay: a one-epoch call would hold it for nothing.
+    limit = trainer.params["corpus_cache_mb"] << 20 if schedule.epochs > 1 else 0
+    cache = CorpusCache(limit) if source.corpus is not None else FileCache(limit)
     for epoch in range(schedule.epochs):
         on_epoch_begin()
         t0 = time.perf_counter()
         progress = Progress(bar, f"epoch {epoch + 1}", total_words or trainer.vocab.corpus_total_words or 0,
                             report_delay)
         if source.path is not None:
-            stats = trainer.train_file(source.path, schedule.epoch(epoch), epoch_seed(), progress)
+            stats = trainer.train_file(source.path, schedule.epoch(epoch), epoch_seed(), progress, cache=cache)
         else:
             stats = trainer.train_iterable(source.corpus, schedule.epoch(epoch), epoch_seed(),
                                            total_examples, total_words, progress, cache)
@@ -456,6 +470,61 @@ class CorpusCache:
     def _replay(self) -> Iterator[Batch]:
         for blob, raw in self._packed:
             yield (*_core.unpack_job(blob), raw)
+
+
+class FileCache:
+    """A corpus file's pieces as the workers read them in the first epoch of one ``train()``
+    call (``_core.PieceRecord``: the sentences trained, ~1.5 bytes a word), replayed by the
+    later epochs, which then skip reading, tokenising and lookup.
+
+    Kept while the whole pass fits in ``limit`` bytes (else every epoch reads the file, as
+    at 0); a pass that did not run to the end (an error, a stop) is never replayed. The
+    file is read once per ``train()`` call: a change to it during the call is not seen."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._fits = limit > 0
+        self._key: Any = None
+        self._pieces: List[Any] = []
+
+    def replay(self, key: Any) -> Optional[List[Any]]:
+        """The complete record of the pass ``key`` (path, start, end, pieces) names, or None."""
+        return self._pieces if self._key == key else None
+
+    def record(self, key: Any) -> Optional["_FileRecording"]:
+        """A recording of the pass ``key`` names (None once a pass did not fit)."""
+        self._key, self._pieces = None, []
+        return _FileRecording(self, key) if self._fits else None
+
+
+class _FileRecording:
+    """One pass's pieces as the workers finish them (thread-safe)."""
+
+    def __init__(self, cache: FileCache, key: Any) -> None:
+        self._cache, self._key = cache, key
+        self._pieces: Dict[int, Any] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def piece(self) -> Optional[Any]:
+        """A fresh record for the next piece, or None once the pass is too large."""
+        return _core.PieceRecord() if self._cache._fits else None
+
+    def keep(self, k: int, record: Any) -> None:
+        with self._lock:
+            self._size += record.nbytes + 100   # the object's header
+            if self._size > self._cache.limit:
+                self._cache._fits = False   # too large: never recorded again
+                self._pieces.clear()
+            elif self._cache._fits:
+                self._pieces[k] = record
+
+    def close(self) -> None:
+        """Make the pass replayable if every piece was recorded whole."""
+        n_pieces = self._key[3]
+        if (self._cache._fits and len(self._pieces) == n_pieces
+                and all(p.complete for p in self._pieces.values())):
+            self._cache._key, self._cache._pieces = self._key, [self._pieces[k] for k in range(n_pieces)]
 
 
 class PieceQueue:

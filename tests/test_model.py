@@ -555,9 +555,9 @@ class _Spy:
     def __init__(self, worker, calls):
         self._engine, self._calls = worker, calls
 
-    def train_file_range(self, index, path, start, end, a0, a1, seed, progress):
+    def train_file_range(self, index, path, start, end, a0, a1, seed, progress, record=None):
         self._calls.append((start, end, a0, a1, seed))
-        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, progress)
+        return self._engine.train_file_range(index, path, start, end, a0, a1, seed, progress, record)
 
     def __getattr__(self, name):
         return getattr(self._engine, name)
