@@ -496,6 +496,17 @@ class FileCache:
         self._key, self._pieces = None, []
         return _FileRecording(self, key) if self._fits else None
 
+    @property
+    def fits(self) -> bool:
+        """Whether a pass may still be recorded (none has outgrown the limit)."""
+        return self._fits
+
+    def _outgrown(self) -> None:
+        self._fits = False   # too large: never recorded again
+
+    def _keep(self, key: Any, pieces: List[Any]) -> None:
+        self._key, self._pieces = key, pieces
+
 
 class _FileRecording:
     """One pass's pieces as the workers finish them (thread-safe)."""
@@ -508,23 +519,24 @@ class _FileRecording:
 
     def piece(self) -> Optional[Any]:
         """A fresh record for the next piece, or None once the pass is too large."""
-        return _core.PieceRecord() if self._cache._fits else None
+        return _core.PieceRecord() if self._cache.fits else None
 
     def keep(self, k: int, record: Any) -> None:
+        """Piece ``k``'s filled record (dropped with the rest if the pass outgrows the limit)."""
         with self._lock:
             self._size += record.nbytes + 100   # the object's header
             if self._size > self._cache.limit:
-                self._cache._fits = False   # too large: never recorded again
+                self._cache._outgrown()
                 self._pieces.clear()
-            elif self._cache._fits:
+            elif self._cache.fits:
                 self._pieces[k] = record
 
     def close(self) -> None:
         """Make the pass replayable if every piece was recorded whole."""
         n_pieces = self._key[3]
-        if (self._cache._fits and len(self._pieces) == n_pieces
+        if (self._cache.fits and len(self._pieces) == n_pieces
                 and all(p.complete for p in self._pieces.values())):
-            self._cache._key, self._cache._pieces = self._key, [self._pieces[k] for k in range(n_pieces)]
+            self._cache._keep(self._key, [self._pieces[k] for k in range(n_pieces)])
 
 
 class PieceQueue:
