@@ -1828,6 +1828,8 @@ cdef class Worker:
                     break
                 for i in range(n):
                     at = get_varint(data, at, size, &v)
+                    if v >= <uint64_t>net.V:   # another engine's record: its rows are not ours
+                        at = -1
                     if at < 0:
                         break
                     pending[i] = <int32_t>v
@@ -1849,8 +1851,8 @@ cdef class Worker:
             progress[1] = bytes_before + piece_bytes
             scratch_merge(net, w)
         if not ok:
-            raise ValueError("the piece's record is malformed or was made by a worker with a "
-                             "longer max_sentence")
+            raise ValueError("the piece's record is malformed, or was made by a worker with a "
+                             "longer max_sentence or by another engine")
         return raw, kept, w.loss, w.loss_terms
 
 

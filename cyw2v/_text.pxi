@@ -679,7 +679,7 @@ cdef struct Recording:
     size_t size, cap
     int64_t raw           # the piece's raw words (known or not), set when it is complete
     int64_t piece_bytes   # its length in the file (its learning rates' span)
-    int failed         # out of memory: what was recorded is of no use
+    int failed            # out of memory: what was recorded is of no use
 
 
 cdef int record_sentence(Recording* r, const int32_t* words, int n, int64_t raw_since,

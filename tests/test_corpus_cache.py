@@ -241,6 +241,9 @@ def test_a_piece_record_is_filled_once_and_replayed_only_whole(tmp_path):
     short = trainer.engine.worker(20)   # its sentences are shorter than the record's
     with pytest.raises(ValueError, match="max_sentence"):
         short.train_recorded(record, 0.02, 0.02, 1, progress)
+    tiny = Word2Vec(vector_size=8, min_count=1, workers=1, batch_words=50).build_vocab([["w0", "w1"]])
+    with pytest.raises(ValueError, match="another engine"):   # its rows end before the record's words
+        tiny._trainer(False).workers[0].train_recorded(record, 0.02, 0.02, 1, progress)
 
 
 class _CountingWorker:
