@@ -1587,6 +1587,14 @@ cdef class Engine:
         return out
 
 
+cdef inline double piece_alpha(double alpha0, double alpha1, int64_t consumed,
+                              double span) noexcept nogil:
+    """A file piece's learning rate once ``consumed`` of its ``span`` bytes are read: one
+    expression for reading and replay, which must give the same bits."""
+    cdef double frac = consumed / span
+    return alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+
+
 @cython.no_gc_clear   # __dealloc__ needs self.engine (its Net) to free the scratch space
 cdef class Worker:
     """One thread's training state (:c:type:`Scratch` and the file reader's buffers),
@@ -1718,7 +1726,7 @@ cdef class Worker:
         cdef bint mid_token = 0
         cdef int32_t idx
         cdef double span = <double>(end - start) if end > start else 1.0
-        cdef double frac, alpha
+        cdef double alpha
         cdef const char* cpath = path
         cdef int64_t words_before, bytes_before, raw_recorded = 0
         cdef Recording* rec = NULL
@@ -1768,8 +1776,7 @@ cdef class Worker:
                         # the file, below)
                         if npend < max_sentence or eof:
                             continue
-                    frac = (t.at - start) / span
-                    alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+                    alpha = piece_alpha(alpha0, alpha1, t.at - start, span)
                     if rec != NULL:
                         record_sentence(rec, pending, npend, raw - raw_recorded, t.at - start, 0)
                         raw_recorded = raw
@@ -1807,7 +1814,7 @@ cdef class Worker:
         cdef int64_t raw = 0, kept = 0, words_before, bytes_before, consumed
         cdef int64_t piece_bytes = record.rec.piece_bytes
         cdef double span = <double>piece_bytes if piece_bytes > 0 else 1.0
-        cdef double frac, alpha
+        cdef double alpha
         cdef uint64_t i
         cdef bint ok = 1
         if not record.whole:
@@ -1841,8 +1848,7 @@ cdef class Worker:
                     kept += train_sentence(net, w, pending, <int>n, alpha1, alpha1)
                     continue
                 consumed = <int64_t>(position >> 1)
-                frac = consumed / span
-                alpha = alpha0 + (alpha1 - alpha0) * (frac if frac < 1 else 1)
+                alpha = piece_alpha(alpha0, alpha1, consumed, span)
                 kept += train_sentence(net, w, pending, <int>n, alpha, alpha)
                 progress[0] = words_before + raw
                 progress[1] = bytes_before + consumed

@@ -203,8 +203,9 @@ class Trainer:
         n = len(self.workers)
         n_pieces = max(n, -(-(end - start) // FILE_PIECE_BYTES))
         bounds = [start + (end - start) * k // n_pieces for k in range(n_pieces + 1)]
-        recorded = cache.replay((path, start, end, n_pieces)) if cache is not None else None
-        recording = cache.record((path, start, end, n_pieces)) if cache is not None and not recorded else None
+        key = (path, start, end, n_pieces)
+        recorded = cache.replay(key) if cache is not None else None
+        recording = cache.record(key) if cache is not None and not recorded else None
         pieces = PieceQueue(n_pieces, n)
         counters = np.zeros((n, 8), dtype=np.int64)  # one cache line per worker
         index = self.vocab.token_index()
