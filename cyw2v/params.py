@@ -233,9 +233,9 @@ PARAMETERS: Tuple[Param, ...] = (
           "sigma(0.996 x - 0.03) that word2vec.c's and gensim's table computes on average, 'exact' "
           "is sigma(x)"),
     Param("corpus_cache_mb", 1024, Integer(0, MAX_CORPUS_CACHE_MB),
-          "the corpus (iterable or corpus_file) is read once per train() call and its encoded words "
-          "(~1.5 bytes each) kept for the later epochs if they fit in this many MiB; else, or at 0, it "
-          "is read every epoch, as in gensim"),
+          "the corpus (iterable or corpus_file) is read once per train() call (a Dask replica's shard: "
+          "once per fit) and its encoded words (~1.5 bytes each) kept for the later epochs if they fit "
+          "in this many MiB; else, or at 0, it is read every epoch, as in gensim"),
 )
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMETERS}

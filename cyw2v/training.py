@@ -447,6 +447,11 @@ class CorpusCache:
         self._packed: List[Tuple[bytes, int]] = []
         self._size = 0
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the kept pass (0 while none is complete)."""
+        return self._size if self.complete else 0
+
     def batches(self, corpus: Corpus, vocab: Vocabulary, batch_words: int) -> Iterator[Batch]:
         """The recorded pass if there is one, else a pass over ``corpus`` (recorded if it fits)."""
         if self.complete:
@@ -502,6 +507,11 @@ class FileCache:
         """Whether a pass may still be recorded (none has outgrown the limit)."""
         return self._fits
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the kept pass (0 while none is complete)."""
+        return sum(record.nbytes for record in self._pieces)
+
     def _outgrown(self) -> None:
         self._fits = False   # too large: never recorded again
 
@@ -538,6 +548,29 @@ class _FileRecording:
         if (self._cache.fits and len(self._pieces) == n_pieces
                 and all(p.complete for p in self._pieces.values())):
             self._cache._keep(self._key, [self._pieces[k] for k in range(n_pieces)])
+
+
+class SpanCaches:
+    """A cache per span of a corpus that later calls train again (a Dask replica's rounds:
+    every epoch trains the same spans of its shard), the kept passes together within one
+    byte ``limit``: each new cache gets what the passes kept so far leave of it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._caches: Dict[Any, Any] = {}
+
+    def get(self, key: Any, make: Callable[[int], Any], record: bool = True) -> Optional[Any]:
+        """The cache of span ``key``, made by ``make(limit)`` when there is none yet and
+        ``record``; else None (the span is then read as it is trained)."""
+        cache = self._caches.get(key)
+        if cache is None and record and self.limit > 0:
+            cache = self._caches[key] = make(max(0, self.limit - self.nbytes))
+        return cache
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the spans' kept passes hold."""
+        return sum(cache.nbytes for cache in self._caches.values())
 
 
 class PieceQueue:

@@ -325,3 +325,24 @@ def test_a_file_cache_keeps_a_whole_pass_within_its_limit():
         recording.keep(k, Piece(300))
     recording.close()
     assert cache.replay(key) is None and cache.record(key) is None   # too large: never again
+
+
+def test_span_caches_share_one_limit():
+    """Each new span's cache gets what the kept passes leave of the limit; none past it, none
+    at a limit of 0, none where the caller records nothing; a span keeps its cache."""
+    from cyw2v.training import SpanCaches
+
+    class Kept:
+        def __init__(self, limit):
+            self.limit, self.nbytes = limit, 0
+    caches = SpanCaches(1_000)
+    a = caches.get("a", Kept)
+    assert a.limit == 1_000 and caches.get("a", Kept) is a
+    a.nbytes = 700
+    b = caches.get("b", Kept)
+    assert b.limit == 300 and caches.nbytes == 700
+    b.nbytes = 300
+    assert caches.get("c", Kept).limit == 0            # made, but it can keep nothing
+    assert caches.get("d", Kept, record=False) is None
+    assert caches.get("a", Kept, record=False) is a   # replayed in a last epoch
+    assert SpanCaches(0).get("a", Kept) is None

@@ -1,4 +1,6 @@
 """cyw2v.dask's merge rule and hot-row schedule, on toy replicas (no cluster)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from cyw2v.dask.merge import (MAX_REPLICA_ALPHA, RULES, bytes_moved, gathers, ho
                               merge_payloads, merge_ranges, payload_bytes, split_ranges, trailing_zeros)
 from cyw2v.dask.replica import Replica, RoundPlan  # noqa: E402
 from cyw2v.training import Schedule, Stats  # noqa: E402
+from test_corpus_cache import _CountingWorker  # noqa: E402  (tests/ is on the path)
 
 WORDS = [f"w{i}" for i in range(12)]
 COUNTS = np.arange(120, 0, -10)        # sorted by count, as the vocabulary is
@@ -191,3 +194,73 @@ def test_default_rounds_follow_the_replicas_and_the_model():
     assert DaskWord2Vec(sg=1, sync_period=7).sync_period_for(4) == 7
     assert [sg._lands_late(b) for b in (OVERLAP_BYTES, OVERLAP_BYTES + 1)] == [False, True]
     assert not DaskWord2Vec(overlap="never")._lands_late(1 << 40) and DaskWord2Vec(overlap="always")._lands_late(1)
+
+
+class _CountingTrainer:
+    """Counts what a replica's trainer reads (file pieces, iterable batches) and replays."""
+
+    def __init__(self, trainer, counts, monkeypatch, originals):
+        from cyw2v import training
+        self._trainer = trainer
+        trainer.workers = [_CountingWorker(w, counts) for w in trainer.workers]
+        encode, unpack = originals
+
+        def counted(*args):
+            for batch in encode(*args):
+                counts["read"] += 1
+                yield batch
+
+        def unpacked(blob):
+            counts["replayed"] += 1
+            return unpack(blob)
+        monkeypatch.setattr(training, "encoded_batches", counted)
+        monkeypatch.setattr(training._core, "unpack_job", unpacked)
+
+    def __getattr__(self, name):
+        return getattr(self._trainer, name)
+
+
+@pytest.mark.parametrize("files", [True, False])
+def test_a_replica_reads_each_span_once_and_trains_as_if_read_every_epoch(tmp_path, monkeypatch, files):
+    """Every epoch's rounds train the same spans of the shard: with corpus_cache_mb the
+    replica reads each in the first epoch only and replays it in the later ones, to the
+    same weights (workers=1) as reading every epoch (corpus_cache_mb=0); the last epoch
+    records nothing, and neither does any epoch of a one-epoch schedule."""
+    from cyw2v import Text8Corpus, Word2Vec, training
+    from cyw2v.datasets import demo_corpus_path
+    from cyw2v.dask.merge import merge_ranges
+    monkeypatch.setattr(training, "FILE_PIECE_BYTES", 8_192)
+    words = [w for s in Text8Corpus(demo_corpus_path()) for w in s][:60_000]
+    sentences = [words[i:i + 700] for i in range(0, len(words), 700)]
+    paths = []
+    for k, part in enumerate((sentences[:40], sentences[40:])):   # two files: two segments
+        paths.append(str(tmp_path / f"part{k}.txt"))
+        with open(paths[-1], "w", encoding="utf-8") as f:
+            f.write("\n".join(" ".join(s) for s in part) + "\n")
+    shard = ([(p, 0, os.path.getsize(p)) for p in paths] if files else [sentences[:50], sentences[50:]])
+    params = dict(vector_size=16, min_count=2, workers=1, seed=3, epochs=3)
+    built = Word2Vec(**params)
+    built.build_vocab(sentences)
+    R = 4
+    originals = (training.encoded_batches, training._core.unpack_job)
+    for epochs in (3, 1):
+        weights, counts = {}, {}
+        for mb in (0, 1024):
+            rep = Replica({**params, "epochs": epochs, "corpus_cache_mb": mb}, built.vocab.state(),
+                          built.vocab.counts, None, shard, compute_loss=False)
+            counts[mb] = {"read": 0, "replayed": 0}
+            rep.trainer = _CountingTrainer(rep.trainer, counts[mb], monkeypatch, originals)
+            schedule = Schedule(0.025, 0.0001, epochs)
+            for epoch in range(epochs):
+                for r in range(R):
+                    rep.train(RoundPlan(epoch, r, R, schedule, 3, merge_ranges({}, None), 1), 0)
+            weights[mb] = {name: w.copy() for name, w in rep.storage.items()}
+        assert counts[0]["replayed"] == 0 and counts[0]["read"] > 0
+        per_epoch = counts[0]["read"] // epochs
+        if epochs > 1:
+            assert counts[1024] == {"read": per_epoch, "replayed": per_epoch * (epochs - 1)}
+            assert 0 < rep.caches.nbytes < 1024 << 20
+        else:
+            assert counts[1024] == counts[0] and rep.caches.nbytes == 0
+        for name in weights[0]:
+            np.testing.assert_array_equal(weights[0][name], weights[1024][name])

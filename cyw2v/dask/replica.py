@@ -15,7 +15,7 @@ import numpy as np
 from .._dispatch import core as _core
 from ..model import Word2Vec
 from ..vocab import CorpusScan
-from ..training import Progress, Schedule, Stats
+from ..training import CorpusCache, FileCache, Progress, Schedule, SpanCaches, Stats
 from ..weights import MATRICES
 from .inputs import Segment, shard_words
 from .merge import Payload, Ranges, merge_payloads, split_ranges
@@ -77,6 +77,8 @@ class Replica:
             self.sentences: List[Any] = [s for part in shard for s in part]
             self.cum = shard_words(self.sentences)
         self.trainer = self.model._trainer(compute_loss)
+        # every epoch trains the same spans: read each once, replay it later (corpus_cache_mb)
+        self.caches = SpanCaches(self.trainer.params["corpus_cache_mb"] << 20)
         self.d = self.model.vector_size
         self.storage = {name: self.model._weights.storage[name] for name in MATRICES
                         if self.model._weights.storage[name].shape[0]}
@@ -118,6 +120,7 @@ class Replica:
         if hi <= lo:
             return total
         progress = Progress(None, "replica", hi - lo, _QUIET)
+        record = plan.epoch < plan.schedule.epochs - 1   # a later epoch trains these spans again
 
         def span(f0: float, f1: float) -> Any:
             # the global schedule: every replica is at the same fraction of its round
@@ -128,9 +131,10 @@ class Replica:
             for k, (path, start, end) in enumerate(self.segments):
                 a, b = max(lo, offset), min(hi, offset + end - start)
                 if a < b:
+                    first, last = start + a - offset, start + b - offset
                     _add(total, self.trainer.train_file(path, span((a - lo) / (hi - lo), (b - lo) / (hi - lo)),
-                                                        _core.mix_seed(seed, k), progress,
-                                                        start + a - offset, start + b - offset))
+                                                        _core.mix_seed(seed, k), progress, first, last,
+                                                        self.caches.get((path, first, last), FileCache, record)))
                 offset += end - start
         else:
             # sentence i ends at word cum[i]: it belongs to the round its end falls in
@@ -138,7 +142,8 @@ class Replica:
             words = int(self.cum[i1 - 1] - (self.cum[i0 - 1] if i0 else 0)) if i1 > i0 else 0
             if words:
                 _add(total, self.trainer.train_iterable(self.sentences[i0:i1], span(0.0, 1.0), seed, None,
-                                                        words, progress))
+                                                        words, progress,
+                                                        self.caches.get((i0, i1), CorpusCache, record)))
         return total
 
     def merged_state(self, merged: Sequence[Payload]) -> Dict[str, np.ndarray]:
