@@ -8,7 +8,8 @@ with ``--mode file``, ``corpus_file`` on a plain copy made once in ``--tmp``) al
 that a slow phase of the shared machine hits both alike. Prints each round's words/s and
 ratio, then the medians and the median paired ratio. ``--mode dask`` fits ``DaskWord2Vec`` on
 the plain copy instead, on a LocalCluster of ``--workers`` processes of one thread each (the
-replicas' shards kept across a fit's rounds), timing the rounds (vocabulary and set-up left out).
+replicas' shards kept across a fit's rounds), timing the rounds (vocabulary and set-up left out);
+with ``--dask-input bag``, on a ``dask.bag`` of the corpus's sentences instead.
 
     python benchmarks/corpus_cache_ab.py ../shared/data/enwiki-text8like.gz --sg 0 --rounds 6
     python benchmarks/corpus_cache_ab.py ../shared/data/enwiki-text8like.gz --mode file --sg 1
@@ -36,6 +37,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--mode", choices=("iterable", "file", "dask"), default="iterable")
     ap.add_argument("--tmp", default="/tmp", help="where --mode file keeps the plain copy")
+    ap.add_argument("--dask-input", choices=("files", "bag"), default="files", help="what --mode dask fits on")
     args = ap.parse_args()
     if args.mode in ("file", "dask"):
         path = args.corpus
@@ -52,7 +54,8 @@ def main() -> None:
     settings = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025,
                     workers=args.workers, sg=args.sg, epochs=args.epochs, seed=1)
     if args.mode == "dask":
-        train = dask_fits(source["corpus_file"], settings, args.workers)
+        corpus = source["corpus_file"] if args.dask_input == "files" else list(Text8Corpus(args.corpus))
+        train = dask_fits(corpus, settings, args.workers)
     else:
         models = {mb: Word2Vec(**settings, corpus_cache_mb=mb).build_vocab(**source) for mb in sizes}
 
@@ -74,15 +77,19 @@ def main() -> None:
           f"{statistics.median(rates[1024]) / 1e6:.2f}M words/s; median paired ratio x{statistics.median(ratios):.3f}")
 
 
-def dask_fits(path: str, settings: dict, replicas: int):
+def dask_fits(corpus, settings: dict, replicas: int):
     """train(mb): one DaskWord2Vec fit at corpus_cache_mb=mb on a LocalCluster kept for the
-    run; its words/s over the rounds' wall time."""
+    run, on ``corpus`` (a path, or sentences as a bag persisted on the workers); its words/s
+    over the rounds' wall time."""
     from distributed import Client, LocalCluster
     from cyw2v.dask import DaskWord2Vec
     client = Client(LocalCluster(n_workers=replicas, threads_per_worker=1, processes=True))
+    if not isinstance(corpus, str):
+        import dask.bag
+        corpus = client.persist(dask.bag.from_sequence(corpus, npartitions=4 * replicas))
 
     def train(mb: int) -> float:
-        model = DaskWord2Vec(client, **settings, corpus_cache_mb=mb).fit(path)
+        model = DaskWord2Vec(client, **settings, corpus_cache_mb=mb).fit(corpus)
         seconds = sum(r.compute_s + r.sync_s for r in model.rounds)
         return sum(r.words for r in model.rounds) / seconds
     return train

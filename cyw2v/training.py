@@ -431,6 +431,11 @@ def encoded_batches(corpus: Corpus, vocab: Vocabulary, batch_words: int) -> Iter
         yield _core.encode_sentences(batch, key_to_index)
 
 
+#: What the kept passes count for each record's Python object (a job's bytes in a tuple, a
+#: PieceRecord) beside its data, against corpus_cache_mb.
+RECORD_HEADER_BYTES = 100
+
+
 class CorpusCache:
     """An iterable corpus's batches, encoded on the first pass of one ``train()`` call and
     replayed by its later epochs, which then skip reading, decompressing, tokenising and
@@ -464,7 +469,7 @@ class CorpusCache:
         for words, ends, raw in batches:
             if self._fits:
                 blob = _core.pack_job(words, ends)
-                self._size += len(blob) + 100   # the tuple's and the bytes object's headers
+                self._size += len(blob) + RECORD_HEADER_BYTES
                 if self._size > self.limit:
                     self._fits = False          # too large: never recorded again
                     self._packed = []
@@ -510,7 +515,7 @@ class FileCache:
     @property
     def nbytes(self) -> int:
         """Bytes of the kept pass (0 while none is complete)."""
-        return sum(record.nbytes for record in self._pieces)
+        return sum(record.nbytes + RECORD_HEADER_BYTES for record in self._pieces)
 
     def _outgrown(self) -> None:
         self._fits = False   # too large: never recorded again
@@ -535,7 +540,7 @@ class _FileRecording:
     def keep(self, k: int, record: Any) -> None:
         """Piece ``k``'s filled record (dropped with the rest if the pass outgrows the limit)."""
         with self._lock:
-            self._size += record.nbytes + 100   # the object's header
+            self._size += record.nbytes + RECORD_HEADER_BYTES
             if self._size > self._cache.limit:
                 self._cache._outgrown()
                 self._pieces.clear()
