@@ -196,28 +196,22 @@ def test_default_rounds_follow_the_replicas_and_the_model():
     assert not DaskWord2Vec(overlap="never")._lands_late(1 << 40) and DaskWord2Vec(overlap="always")._lands_late(1)
 
 
-class _CountingTrainer:
-    """Counts what a replica's trainer reads (file pieces, iterable batches) and replays."""
+def _count_reads(trainer, counts, monkeypatch, originals):
+    """Count what ``trainer`` reads (file pieces, iterable batches) and replays."""
+    from cyw2v import training
+    trainer.workers = [_CountingWorker(w, counts) for w in trainer.workers]
+    encode, unpack = originals
 
-    def __init__(self, trainer, counts, monkeypatch, originals):
-        from cyw2v import training
-        self._trainer = trainer
-        trainer.workers = [_CountingWorker(w, counts) for w in trainer.workers]
-        encode, unpack = originals
+    def counted(*args):
+        for batch in encode(*args):
+            counts["read"] += 1
+            yield batch
 
-        def counted(*args):
-            for batch in encode(*args):
-                counts["read"] += 1
-                yield batch
-
-        def unpacked(blob):
-            counts["replayed"] += 1
-            return unpack(blob)
-        monkeypatch.setattr(training, "encoded_batches", counted)
-        monkeypatch.setattr(training._core, "unpack_job", unpacked)
-
-    def __getattr__(self, name):
-        return getattr(self._trainer, name)
+    def unpacked(blob):
+        counts["replayed"] += 1
+        return unpack(blob)
+    monkeypatch.setattr(training, "encoded_batches", counted)
+    monkeypatch.setattr(training._core, "unpack_job", unpacked)
 
 
 @pytest.mark.parametrize("files", [True, False])
@@ -249,7 +243,7 @@ def test_a_replica_reads_each_span_once_and_trains_as_if_read_every_epoch(tmp_pa
             rep = Replica({**params, "epochs": epochs, "corpus_cache_mb": mb}, built.vocab.state(),
                           built.vocab.counts, None, shard, compute_loss=False)
             counts[mb] = {"read": 0, "replayed": 0}
-            rep.trainer = _CountingTrainer(rep.trainer, counts[mb], monkeypatch, originals)
+            _count_reads(rep.trainer, counts[mb], monkeypatch, originals)
             schedule = Schedule(0.025, 0.0001, epochs)
             for epoch in range(epochs):
                 for r in range(R):
