@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--tmp", default="/tmp", help="where --mode file keeps the plain copy")
     ap.add_argument("--dask-input", choices=("files", "bag"), default="files", help="what --mode dask fits on")
     args = ap.parse_args()
-    if args.mode in ("file", "dask"):
+    if args.mode == "file" or (args.mode == "dask" and args.dask_input == "files"):
         path = args.corpus
         if path.endswith(".gz"):
             path = os.path.join(args.tmp, os.path.basename(path)[:-3] + ".txt")
@@ -54,7 +54,7 @@ def main() -> None:
     settings = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025,
                     workers=args.workers, sg=args.sg, epochs=args.epochs, seed=1)
     if args.mode == "dask":
-        corpus = source["corpus_file"] if args.dask_input == "files" else list(Text8Corpus(args.corpus))
+        corpus = source.get("corpus_file") or list(source["corpus_iterable"])   # a path, or the sentences
         train = dask_fits(corpus, settings, args.workers)
     else:
         models = {mb: Word2Vec(**settings, corpus_cache_mb=mb).build_vocab(**source) for mb in sizes}
