@@ -36,7 +36,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--mode", choices=("iterable", "file", "dask"), default="iterable")
-    ap.add_argument("--tmp", default="/tmp", help="where --mode file keeps the plain copy")
+    ap.add_argument("--tmp", default="/tmp",
+                    help="where --mode file and --mode dask --dask-input files keep the plain copy")
     ap.add_argument("--dask-input", choices=("files", "bag"), default="files", help="what --mode dask fits on")
     args = ap.parse_args()
     if args.mode == "file" or (args.mode == "dask" and args.dask_input == "files"):

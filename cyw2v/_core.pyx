@@ -45,11 +45,16 @@ cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
     #define CYW2V_PREFETCH(p) __builtin_prefetch((const void*)(p), 1, 3)
+    #define CYW2V_PREFETCH_READ(p) __builtin_prefetch((const void*)(p), 0, 3)
     #else
     #define CYW2V_PREFETCH(p) ((void)0)
+    #define CYW2V_PREFETCH_READ(p) ((void)0)
     #endif
     """
     void prefetch "CYW2V_PREFETCH"(const void* p) nogil
+    # for data the threads share and never write (a write prefetch would take the line
+    # from the other cores' caches)
+    void prefetch_read "CYW2V_PREFETCH_READ"(const void* p) nogil
 
 cdef extern from *:
     """

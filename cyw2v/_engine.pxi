@@ -1717,6 +1717,7 @@ cdef class Worker:
         cdef Scratch* w = self.w
         cdef FILE* f
         cdef Tokenizer t
+        cdef Lookahead la
         cdef char* buf = self.buf
         cdef int32_t* pending = self.pending
         cdef int max_sentence = self.max_sentence
@@ -1738,6 +1739,7 @@ cdef class Worker:
             rec = &record.rec
         self._begin(seed)
         words_before, bytes_before = progress[0], progress[1]
+        la_init(&la, &t, index)
         with nogil:
             f = fopen(cpath, "rb")
             if f == NULL:
@@ -1751,14 +1753,14 @@ cdef class Worker:
                     fseek(f, 0, SEEK_SET)
                 tok_init(&t, self.tok, start, end, mid_token)
                 while not eof:
-                    ev = tok_next(&t)
+                    ev = la_next(&la)
                     if ev == TOK_MORE:
                         nread = fread(buf, 1, READ_BUFFER_BYTES, f)
                         if nread > 0:
                             tok_feed(&t, <const unsigned char*>buf, <Py_ssize_t>nread)
                             continue
                         eof = 1
-                        ev = tok_finish(&t)
+                        ev = la_finish(&la)
                         if ev == TOK_MORE:
                             break
                     if ev == TOK_LIMIT:
@@ -1768,7 +1770,7 @@ cdef class Worker:
                             continue
                     else:
                         raw += 1
-                        idx = index.lookup(t.token, t.token_len) if ev == TOK_WORD else -1
+                        idx = la.word
                         if idx >= 0:
                             pending[npend] = idx
                             npend += 1
@@ -1776,14 +1778,14 @@ cdef class Worker:
                         # the file, below)
                         if npend < max_sentence or eof:
                             continue
-                    alpha = piece_alpha(alpha0, alpha1, t.at - start, span)
+                    alpha = piece_alpha(alpha0, alpha1, la.at - start, span)
                     if rec != NULL:
-                        record_sentence(rec, pending, npend, raw - raw_recorded, t.at - start, 0)
+                        record_sentence(rec, pending, npend, raw - raw_recorded, la.at - start, 0)
                         raw_recorded = raw
                     kept += train_sentence(net, w, pending, npend, alpha, alpha)
                     npend = 0
                     progress[0] = words_before + raw
-                    progress[1] = bytes_before + t.at - start
+                    progress[1] = bytes_before + la.at - start
                     if net.stop_flag[0]:
                         break
                 if npend > 0 and not net.stop_flag[0]:

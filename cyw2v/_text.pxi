@@ -194,6 +194,7 @@ def encode_text(const unsigned char[::1] data, TokenIndex index, int max_sentenc
     cdef int32_t idx
     cdef int ev
     cdef Tokenizer t
+    cdef Lookahead la
     cdef char carry[MAX_TOKEN_BYTES]
     if max_sentence < 1:
         raise ValueError("max_sentence must be >= 1")
@@ -203,13 +204,14 @@ def encode_text(const unsigned char[::1] data, TokenIndex index, int max_sentenc
     cdef int64_t[::1] e = ends
     if n == 0:
         return words[:0], ends[:0], 0
+    la_init(&la, &t, index)
     with nogil:
         tok_init(&t, carry, 0, NO_LIMIT, 0)
         tok_feed(&t, &data[0], n)
         while True:
-            ev = tok_next(&t)
+            ev = la_next(&la)
             if ev == TOK_MORE:
-                ev = tok_finish(&t)
+                ev = la_finish(&la)
                 if ev == TOK_MORE:
                     break
             if ev == TOK_NEWLINE:
@@ -219,9 +221,7 @@ def encode_text(const unsigned char[::1] data, TokenIndex index, int max_sentenc
                     in_sentence = 0
                 continue
             raw += 1
-            if ev != TOK_WORD:
-                continue
-            idx = index.lookup(t.token, t.token_len)
+            idx = la.word
             if idx >= 0:
                 w[nw] = idx
                 nw += 1
@@ -248,28 +248,66 @@ cdef inline uint64_t fnv1a(const char* s, int n) noexcept nogil:
     return h
 
 
+cdef struct IndexSlot:
+    uint64_t key      # the key's blob offset << KEY_LENGTH_BITS | its byte length
+    uint32_t tag      # the hash's high 32 bits: most mismatches end here, without the key
+    int32_t word      # -1: empty
+
+
+cdef struct IndexTable:
+    # The slot holds what a probe compares, so a hit costs two cache lines (the slot, the
+    # key's bytes), not three (the slot, the key's bounds, its bytes), and a miss one.
+    const IndexSlot* slots
+    const char* blob
+    uint64_t mask
+
+
+cdef enum:
+    KEY_LENGTH_BITS = 24
+    LOOKAHEAD = 32      # tokens resolved together, so that their table misses overlap
+
+cdef uint64_t KEY_LENGTH_MASK = (<uint64_t>1 << KEY_LENGTH_BITS) - 1
+
+
+cdef inline int32_t index_find(const IndexTable* x, const char* s, int n,
+                               uint64_t h) noexcept nogil:
+    """The word index of the n bytes at s, whose fnv1a hash is h, or -1."""
+    cdef uint64_t at = h & x.mask
+    cdef uint32_t tag = <uint32_t>(h >> 32)
+    cdef const IndexSlot* slot
+    while True:
+        slot = &x.slots[at]
+        if slot.word < 0:
+            return -1
+        if slot.tag == tag and (slot.key & KEY_LENGTH_MASK) == <uint64_t>n and \
+                memcmp(x.blob + (slot.key >> KEY_LENGTH_BITS), s, n) == 0:
+            return slot.word
+        at = (at + 1) & x.mask
+
+
 cdef class TokenIndex:
     """An open-addressing hash table from UTF-8 token bytes to word indices, usable
-    without the GIL."""
+    without the GIL. Keys of 16 MiB or more are left out (``get`` gives -1): the tokeniser
+    reports no token longer than MAX_TOKEN_BYTES."""
     cdef bytes _blob
-    cdef const char* blob
-    cdef int64_t[::1] starts   # key i is blob[starts[i]:ends[i]]
-    cdef int64_t[::1] ends
-    cdef int32_t[::1] slots
-    cdef uint64_t mask
+    cdef object _slots          # the numpy buffer holding c.slots
+    cdef IndexTable c
 
     def __init__(self, words):
         words = list(words)
         n = len(words)
         starts, ends = self._pack(words)
-        self.blob = self._blob
-        self.starts, self.ends = starts, ends
+        if len(self._blob) >> (64 - KEY_LENGTH_BITS):
+            raise ValueError("the vocabulary's keys exceed 1 TiB: they cannot be indexed")
         size = 16
         while size < 2 * n + 1:
             size *= 2
-        self.mask = size - 1
-        self.slots = np.full(size, -1, dtype=np.int32)
-        self._insert_all(n)
+        self._slots = np.empty(2 * size, dtype=np.uint64)    # 16 bytes a slot, 8-aligned
+        cdef uint64_t[::1] raw = self._slots
+        self.c.slots = <const IndexSlot*>&raw[0]
+        self.c.blob = self._blob
+        self.c.mask = size - 1
+        self._insert_all(starts, ends, n)
 
     def _pack(self, words):
         """All keys in one bytes object (self._blob) and their (starts, ends). Keys that are
@@ -299,39 +337,124 @@ cdef class TokenIndex:
         self._blob = b"".join(encoded)
         return ends - lengths, ends
 
-    cdef void _insert_all(self, int32_t n) noexcept nogil:
+    cdef void _insert_all(self, const int64_t[::1] starts, const int64_t[::1] ends,
+                          int32_t n) noexcept nogil:
         """Insert keys 0 .. n-1, in C (a Python-level loop took ~4 ms of a 19k-word
         vocabulary's index); a duplicate keeps its first index."""
+        cdef IndexSlot* slots = <IndexSlot*>self.c.slots
+        cdef uint64_t at, h
         cdef int32_t i
         cdef int length
-        cdef uint64_t h
         cdef const char* word
+        for at in range(self.c.mask + 1):
+            slots[at].word = -1
         for i in range(n):
-            word = self.blob + self.starts[i]
-            length = <int>(self.ends[i] - self.starts[i])
-            if self.lookup(word, length) >= 0:
+            word = self.c.blob + starts[i]
+            if ends[i] - starts[i] > <int64_t>KEY_LENGTH_MASK:
                 continue
-            h = fnv1a(word, length) & self.mask
-            while self.slots[h] >= 0:
-                h = (h + 1) & self.mask
-            self.slots[h] = i
+            length = <int>(ends[i] - starts[i])
+            h = fnv1a(word, length)
+            if index_find(&self.c, word, length, h) >= 0:
+                continue
+            at = h & self.c.mask
+            while slots[at].word >= 0:
+                at = (at + 1) & self.c.mask
+            slots[at].key = (<uint64_t>starts[i] << KEY_LENGTH_BITS) | <uint64_t>length
+            slots[at].tag = <uint32_t>(h >> 32)
+            slots[at].word = i
 
     cdef int32_t lookup(self, const char* s, int n) noexcept nogil:
-        cdef uint64_t h = fnv1a(s, n) & self.mask
-        cdef int32_t i
-        while True:
-            i = self.slots[h]
-            if i < 0:
-                return -1
-            if self.ends[i] - self.starts[i] == n and \
-                    memcmp(self.blob + self.starts[i], s, n) == 0:
-                return i
-            h = (h + 1) & self.mask
+        return index_find(&self.c, s, n, fnv1a(s, n))
 
     def get(self, token) -> int:
         """Index of a token (str or bytes), or -1."""
         b = token.encode("utf-8", "surrogateescape") if isinstance(token, str) else bytes(token)
         return self.lookup(b, len(b))
+
+
+cdef struct Lookahead:
+    # The tokeniser's events with their words already looked up, LOOKAHEAD at a time: the
+    # table misses of a batch overlap instead of each stalling the stream in turn.
+    Tokenizer* t
+    const IndexTable* index
+    int head, count                  # the next queued event; how many are queued
+    int event                        # the current event (la_next, la_finish) ...
+    int32_t word                     # ... its word index (-1: unknown or not TOK_WORD)
+    int64_t at                       # ... and its Tokenizer.at
+    int events[LOOKAHEAD]
+    int32_t words[LOOKAHEAD]
+    int64_t ats[LOOKAHEAD]
+    const char* tokens[LOOKAHEAD]
+    int lengths[LOOKAHEAD]           # -1: not TOK_WORD
+    uint64_t hashes[LOOKAHEAD]
+
+
+cdef inline void la_init(Lookahead* la, Tokenizer* t, TokenIndex index):
+    la.t = t
+    la.index = &index.c
+    la.head = 0
+    la.count = 0
+
+
+cdef void la_fill(Lookahead* la) noexcept nogil:
+    """Queue events up to the buffer's end (TOK_MORE), the range's (TOK_LIMIT), a token
+    carried over from the previous buffer or LOOKAHEAD, and look up their words. A token's
+    bytes in the buffer stay valid until the buffer is used up; one in the tokeniser's
+    carry only until the next tok_next, which may carry the buffer's last token."""
+    cdef const IndexTable* x = la.index
+    cdef const IndexSlot* slot
+    cdef int k, ev
+    cdef uint64_t h
+    la.head = 0
+    la.count = 0
+    while la.count < LOOKAHEAD:
+        ev = tok_next(la.t)
+        k = la.count
+        la.count += 1
+        la.events[k] = ev
+        la.ats[k] = la.t.at
+        la.words[k] = -1
+        la.lengths[k] = -1
+        if ev == TOK_WORD:
+            h = fnv1a(la.t.token, la.t.token_len)
+            la.tokens[k] = la.t.token
+            la.lengths[k] = la.t.token_len
+            la.hashes[k] = h
+            prefetch_read(&x.slots[h & x.mask])
+            if la.t.token == la.t.carry:
+                break
+        elif ev == TOK_MORE or ev == TOK_LIMIT:
+            break
+    for k in range(la.count):            # the first slots are on their way: their keys next
+        if la.lengths[k] >= 0:
+            slot = &x.slots[la.hashes[k] & x.mask]
+            if slot.word >= 0:
+                prefetch_read(x.blob + (slot.key >> KEY_LENGTH_BITS))
+    for k in range(la.count):
+        if la.lengths[k] >= 0:
+            la.words[k] = index_find(x, la.tokens[k], la.lengths[k], la.hashes[k])
+
+
+cdef inline int la_next(Lookahead* la) noexcept nogil:
+    """tok_next with the word looked up: la.word, la.at."""
+    if la.head == la.count:
+        la_fill(la)
+    la.event = la.events[la.head]
+    la.word = la.words[la.head]
+    la.at = la.ats[la.head]
+    la.head += 1
+    return la.event
+
+
+cdef inline int la_finish(Lookahead* la) noexcept nogil:
+    """tok_finish with the word looked up (after la_next gave TOK_MORE)."""
+    la.event = tok_finish(la.t)
+    la.word = -1
+    la.at = la.t.at
+    if la.event == TOK_WORD:
+        la.word = index_find(la.index, la.t.token, la.t.token_len,
+                             fnv1a(la.t.token, la.t.token_len))
+    return la.event
 
 
 # ---------------------------------------------------------------------------------------
@@ -723,6 +846,28 @@ cdef class PieceRecord:
     def complete(self) -> bool:
         """Whether it holds the whole piece (a replay of anything less is refused)."""
         return self.whole
+
+    def sentences(self) -> list:
+        """What was recorded, for tests: per sentence (its word indices, the raw words read
+        since the previous one, the bytes of the piece consumed when it ended, whether it
+        is the piece's tail)."""
+        cdef Py_ssize_t at = 0, size = <Py_ssize_t>self.rec.size
+        cdef uint64_t n, raw_since, position, v, i
+        out = []
+        while at < size:
+            at = get_varint(self.rec.data, at, size, &n)
+            at = get_varint(self.rec.data, at, size, &raw_since) if at >= 0 else at
+            at = get_varint(self.rec.data, at, size, &position) if at >= 0 else at
+            words = []
+            for i in range(n):
+                if at < 0:
+                    break
+                at = get_varint(self.rec.data, at, size, &v)
+                words.append(v)
+            if at < 0:
+                raise ValueError("the record is malformed")
+            out.append((words, raw_since, position >> 1, bool(position & 1)))
+        return out
 
     cdef void finish(self, int64_t raw, int64_t piece_bytes, bint ran_to_end) noexcept nogil:
         self.rec.raw = raw

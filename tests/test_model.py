@@ -586,6 +586,9 @@ def test_token_index_lookup():
     index = _core.TokenIndex(["a", "é", "x" * 300])
     assert index.get("a") == 0 and index.get("é") == 1 and index.get("x" * 300) == 2
     assert index.get("b") == -1 and index.get(b"\xc3\xa9") == 1
+    big = b"y" * ((1 << 24) - 1)   # the longest key a slot can hold; a longer one is left out
+    index = _core.TokenIndex([b"a", big, big + b"y", b"b"])
+    assert [index.get(k) for k in (b"a", big, big + b"y", b"b")] == [0, 1, -1, 3]
 
 
 def test_token_index_finds_every_word_and_nothing_else():

@@ -1,12 +1,14 @@
 """The engine's one tokeniser (counting, encode_text, corpus_file training) against
 str.split(), and the hardening of the engine's buffer sizes."""
 import logging
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from cyw2v import Word2Vec, _core
+from cyw2v._dispatch import core as engine_core   # the variant the workers run
 from cyw2v.vocab import scan_corpus_file
 
 WHITESPACE = b" \t\n\v\f\r\x1c\x1d\x1e\x1f"
@@ -76,6 +78,75 @@ def test_counter_and_encode_text_agree_with_str_split(seed):
     assert raw == len(split)
     np.testing.assert_array_equal(words, [i for line in known for i in line])
     np.testing.assert_array_equal(ends, np.cumsum([len(line) for line in known if line]))
+
+
+def _reference_sentences(data, index, max_sentence):
+    """What Worker.train_file_range trains on, from its definition: per sentence (known
+    words, raw words since the previous sentence, the byte that ended it, tail)."""
+    out, pending, raw, raw_recorded = [], [], 0, 0
+    for m in re.finditer(rb"\n|[^\t\n\x0b\x0c\r\x1c-\x1f ]+", data):
+        if m.group() == b"\n":
+            if pending:
+                out.append((pending, raw - raw_recorded, m.start(), False))
+                pending, raw_recorded = [], raw
+            continue
+        raw += 1
+        word = index.get(m.group()) if len(m.group()) <= MAX_TOKEN else -1
+        if word >= 0:
+            pending.append(word)
+            if len(pending) == max_sentence and m.end() < len(data):   # not the unterminated last
+                out.append((pending, raw - raw_recorded, m.end(), False))
+                pending, raw_recorded = [], raw
+    if pending:
+        out.append((pending, raw - raw_recorded, len(data), True))
+    return out
+
+
+@pytest.mark.parametrize("ending", [b"\n", b" zzz", b"short"])
+def test_corpus_file_training_reads_every_sentence_as_defined(tmp_path, ending):
+    """The words a corpus_file worker trains on (its piece record) against the reference
+    above, over 2.3 MB: read buffers of 1 MiB with a known token and an overlong one across
+    their boundaries, lines longer than max_sentence, unknown words, blank lines, and the
+    lookahead's batches of looked-up tokens cut by every kind of event. "short" ends the
+    file 30 bytes into its second buffer, on an unterminated known word: the batch of the
+    word carried into that buffer then also holds the buffer's end, which carries the last
+    word over that one's bytes."""
+    rng = np.random.default_rng(7)
+    vocab = [b"w%d" % i for i in range(300)]
+
+    def text(n):
+        out = bytearray()
+        while len(out) < n:
+            r = rng.random()
+            if r < 0.02:
+                out += b"\n" * int(rng.integers(1, 3))
+            elif r < 0.025:
+                out += b"u" * int(rng.integers(1, 40)) + b" "          # unknown
+            else:
+                out += vocab[min(int(rng.zipf(1.3)), 299)] + bytes([int(rng.choice(list(WHITESPACE)))])
+        return bytes(out[:n])
+
+    data = bytearray(text((1 << 20) - 5)) + b" w2 w1 w2 "                   # w1 straddles 1 MiB
+    data += b"x" * 3000 + b"\n"
+    data += text((2 << 20) - 100 - len(data)) + b" " + b"o" * (MAX_TOKEN + 300) + b" w3"   # and 2 MiB
+    data += b" ".join(vocab[i % 7] for i in range(500)) + b"\n\n"               # one long line
+    data += text(200_000) + ending
+    if ending == b"short":
+        data = data[:(1 << 20) + 30] + b" w2 w3"
+    path = tmp_path / "c.txt"
+    path.write_bytes(bytes(data))
+    m = Word2Vec(vector_size=4, min_count=3, workers=1).build_vocab(corpus_file=str(path))
+    trainer = m._trainer(False)
+    index = m.vocab.token_index()
+    for max_sentence in (1000, 37):
+        worker = trainer.engine.worker(max_sentence)
+        record = engine_core.PieceRecord()
+        raw, kept, _, _ = worker.train_file_range(index, str(path).encode(), 0, len(data), 0.02, 0.02, 1,
+                                                  np.zeros(2, np.int64), record)
+        got = record.sentences()
+        expected = _reference_sentences(bytes(data), index, max_sentence)
+        assert [s[0] for s in got] == [s[0] for s in expected]
+        assert got == expected and raw == len(data.decode("ascii").split())
 
 
 def test_range_limit_and_a_token_straddling_the_start():
