@@ -300,7 +300,7 @@ cdef class TokenIndex:
         if len(self._blob) >> (64 - KEY_LENGTH_BITS):
             raise ValueError("the vocabulary's keys exceed 1 TiB: they cannot be indexed")
         size = 16
-        while size < 2 * n + 1:
+        while 2 * size < 3 * n + 2:   # a load of at most 2/3: 24 to 48 bytes a key
             size *= 2
         self._slots = np.empty(2 * size, dtype=np.uint64)    # 16 bytes a slot, 8-aligned
         cdef uint64_t[::1] raw = self._slots
