@@ -1827,11 +1827,7 @@ cdef class Worker:
         words_before, bytes_before = progress[0], progress[1]
         with nogil:
             while at < size and not net.stop_flag[0]:
-                at = get_varint(data, at, size, &n)
-                if at >= 0:
-                    at = get_varint(data, at, size, &raw_since)
-                if at >= 0:
-                    at = get_varint(data, at, size, &position)
+                at = get_sentence_head(data, at, size, &n, &raw_since, &position)
                 if at < 0 or n > <uint64_t>self.max_sentence:
                     ok = 0
                     break

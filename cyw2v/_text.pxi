@@ -378,14 +378,13 @@ cdef struct Lookahead:
     Tokenizer* t
     const IndexTable* index
     int head, count                  # the next queued event; how many are queued
-    int event                        # the current event (la_next, la_finish) ...
-    int32_t word                     # ... its word index (-1: unknown or not TOK_WORD)
-    int64_t at                       # ... and its Tokenizer.at
+    int32_t word                     # the current event's word index (-1: unknown or not TOK_WORD)
+    int64_t at                       # and its Tokenizer.at
     int events[LOOKAHEAD]
     int32_t words[LOOKAHEAD]
     int64_t ats[LOOKAHEAD]
     const char* tokens[LOOKAHEAD]
-    int lengths[LOOKAHEAD]           # -1: not TOK_WORD
+    int lengths[LOOKAHEAD]
     uint64_t hashes[LOOKAHEAD]
 
 
@@ -414,7 +413,6 @@ cdef void la_fill(Lookahead* la) noexcept nogil:
         la.events[k] = ev
         la.ats[k] = la.t.at
         la.words[k] = -1
-        la.lengths[k] = -1
         if ev == TOK_WORD:
             h = fnv1a(la.t.token, la.t.token_len)
             la.tokens[k] = la.t.token
@@ -426,35 +424,36 @@ cdef void la_fill(Lookahead* la) noexcept nogil:
         elif ev == TOK_MORE or ev == TOK_LIMIT:
             break
     for k in range(la.count):            # the first slots are on their way: their keys next
-        if la.lengths[k] >= 0:
+        if la.events[k] == TOK_WORD:
             slot = &x.slots[la.hashes[k] & x.mask]
             if slot.word >= 0:
                 prefetch_read(x.blob + (slot.key >> KEY_LENGTH_BITS))
     for k in range(la.count):
-        if la.lengths[k] >= 0:
+        if la.events[k] == TOK_WORD:
             la.words[k] = index_find(x, la.tokens[k], la.lengths[k], la.hashes[k])
 
 
 cdef inline int la_next(Lookahead* la) noexcept nogil:
     """tok_next with the word looked up: la.word, la.at."""
+    cdef int k
     if la.head == la.count:
         la_fill(la)
-    la.event = la.events[la.head]
-    la.word = la.words[la.head]
-    la.at = la.ats[la.head]
+    k = la.head
     la.head += 1
-    return la.event
+    la.word = la.words[k]
+    la.at = la.ats[k]
+    return la.events[k]
 
 
 cdef inline int la_finish(Lookahead* la) noexcept nogil:
     """tok_finish with the word looked up (after la_next gave TOK_MORE)."""
-    la.event = tok_finish(la.t)
+    cdef int ev = tok_finish(la.t)
     la.word = -1
     la.at = la.t.at
-    if la.event == TOK_WORD:
+    if ev == TOK_WORD:
         la.word = index_find(la.index, la.t.token, la.t.token_len,
                              fnv1a(la.t.token, la.t.token_len))
-    return la.event
+    return ev
 
 
 # ---------------------------------------------------------------------------------------
@@ -828,6 +827,18 @@ cdef int record_sentence(Recording* r, const int32_t* words, int n, int64_t raw_
     return 0
 
 
+cdef inline Py_ssize_t get_sentence_head(const unsigned char* data, Py_ssize_t at,
+                                         Py_ssize_t size, uint64_t* n, uint64_t* raw_since,
+                                         uint64_t* position) noexcept nogil:
+    """Read what record_sentence wrote before the words; the words' position, or -1."""
+    at = get_varint(data, at, size, n)
+    if at >= 0:
+        at = get_varint(data, at, size, raw_since)
+    if at >= 0:
+        at = get_varint(data, at, size, position)
+    return at
+
+
 cdef class PieceRecord:
     """One piece of a corpus file as a worker trained on it (see above); filled by
     ``Worker.train_file_range(..., record)`` and replayed by ``Worker.train_recorded``."""
@@ -855,9 +866,7 @@ cdef class PieceRecord:
         cdef uint64_t n, raw_since, position, v, i
         out = []
         while at < size:
-            at = get_varint(self.rec.data, at, size, &n)
-            at = get_varint(self.rec.data, at, size, &raw_since) if at >= 0 else at
-            at = get_varint(self.rec.data, at, size, &position) if at >= 0 else at
+            at = get_sentence_head(self.rec.data, at, size, &n, &raw_since, &position)
             words = []
             for i in range(n):
                 if at < 0:
