@@ -98,8 +98,11 @@ cdef struct HotRows:
 
 
 cdef struct NegativeState:
-    int32_t* next_negatives  # noise words for the next call, already being prefetched
+    uint64_t rng             # the noise draws' stream, apart from Scratch.rng
+    int32_t* next_negatives  # noise words for the next call, their rows being prefetched
     int negatives_ready
+    uint64_t* queued         # the draws for the call after, their alias entries being prefetched
+    int queued_ready
     int32_t* drawn           # noise words drawn so far, recorded only when `record`
     int n_drawn
     int record
@@ -236,7 +239,8 @@ cdef int ns_state_init(NegativeState* s, const Net* net, int max_m) noexcept nog
     # a debug block records up to one draw per context row
     s.drawn = <int32_t*>array_malloc(<size_t>max_m * ns.negative + 1, sizeof(int32_t))
     s.next_negatives = <int32_t*>array_malloc(<size_t>ns.negative + 1, sizeof(int32_t))
-    if s.drawn == NULL or s.next_negatives == NULL:
+    s.queued = <uint64_t*>array_malloc(<size_t>ns.negative + 1, sizeof(uint64_t))
+    if s.drawn == NULL or s.next_negatives == NULL or s.queued == NULL:
         return -1
     return hot_init(&s.hot, ns.syn1neg, 0, net.hot_rows, net.V, net.d)
 
@@ -245,7 +249,9 @@ cdef void ns_state_free(NegativeState* s) noexcept nogil:
     hot_free(&s.hot)
     free(s.drawn)
     free(s.next_negatives)
+    free(s.queued)
     s.drawn = s.next_negatives = NULL
+    s.queued = NULL
 
 
 cdef int hs_state_init(HsState* s, const Net* net) noexcept nogil:
@@ -265,6 +271,12 @@ cdef int sm_state_init(SoftmaxState* s, const Net* net, int max_m) noexcept nogi
 cdef void sm_state_free(SoftmaxState* s) noexcept nogil:
     free(s.S)
     s.S = NULL
+
+
+cdef inline uint64_t noise_seed(uint64_t seed) noexcept nogil:
+    """The noise stream's start for a thread's seed: its own stream, so that the noise words
+    can be drawn two calls ahead of the windows and the subsampling."""
+    return seed ^ <uint64_t>0x3C6EF372FE94F82BULL
 
 
 cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t seed) noexcept nogil:
@@ -288,6 +300,7 @@ cdef int scratch_init(Scratch* w, const Net* net, int max_sentence, uint64_t see
     if (w.H == NULL or w.gH == NULL or w.hidden == NULL or w.G == NULL or w.rows == NULL or w.labels == NULL
             or w.W == NULL or w.mask == NULL or w.ctx == NULL or w.sent == NULL):
         return -1
+    w.ns.rng = noise_seed(seed)
     if net.ns.negative > 0 and ns_state_init(&w.ns, net, <int>max_m) != 0:
         return -1
     if net.hsm.syn1 != NULL and hs_state_init(&w.hs, net) != 0:
@@ -304,7 +317,9 @@ cdef inline void scratch_begin(Scratch* w, uint64_t seed) noexcept nogil:
     w.loss = 0.0
     w.loss_terms = 0
     w.since_sync = 0
+    w.ns.rng = noise_seed(seed)
     w.ns.negatives_ready = 0
+    w.ns.queued_ready = 0
     w.ns.n_drawn = 0
     w.ns.record = 0
 
@@ -785,25 +800,48 @@ cdef inline void logistic_units(const Net* net, Scratch* w, const float* H, int 
         logistic_block_rows(net, w, H, m, rows, labels, weight, T, alpha, gH)
 
 
-cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
-    """One draw from the noise distribution by the alias method: O(1)."""
-    cdef uint64_t r = rng_next(rng)
-    cdef uint32_t i = <uint32_t>(((r >> 32) * <uint64_t>net.V) >> 32)
+cdef inline uint32_t noise_slot(const Net* net, uint64_t r) noexcept nogil:
+    """The alias table's entry that the draw r reads."""
+    return <uint32_t>(((r >> 32) * <uint64_t>net.V) >> 32)
+
+
+cdef inline int32_t noise_word(const Net* net, uint64_t r) noexcept nogil:
+    """The noise word of the draw r by the alias method: O(1)."""
+    cdef uint32_t i = noise_slot(net, r)
     cdef uint64_t entry = net.ns.alias[i]
     if <uint32_t>(r & 0xFFFFFFFFULL) < <uint32_t>(entry & 0xFFFFFFFFULL):
         return <int32_t>i
     return <int32_t>(entry >> 32)
 
 
+cdef inline int32_t draw_noise(const Net* net, uint64_t* rng) noexcept nogil:
+    """One draw from the noise distribution."""
+    return noise_word(net, rng_next(rng))
+
+
+cdef inline void queue_draws(const Net* net, NegativeState* s) noexcept nogil:
+    """Draw the noise words of the call after the next and start loading their alias entries."""
+    cdef int n
+    for n in range(net.ns.negative):
+        s.queued[n] = rng_next(&s.rng)
+        prefetch_read(&net.ns.alias[noise_slot(net, s.queued[n])])
+    s.queued_ready = 1
+
+
 cdef inline void draw_ahead(const Net* net, Scratch* w) noexcept nogil:
-    """Draw the next call's noise words now and start loading their rows, so that their
-    cache misses overlap with the current call's arithmetic."""
+    """Resolve the next call's noise words and start loading their rows, then queue the
+    draws of the call after: two stages, so that neither the alias entries' cache misses
+    nor the rows' wait on each other or on the current call's arithmetic."""
     cdef int n
     cdef int32_t noise
+    cdef NegativeState* s = &w.ns
+    if not s.queued_ready:
+        queue_draws(net, s)
     for n in range(net.ns.negative):
-        noise = draw_noise(net, &w.rng)
-        w.ns.next_negatives[n] = noise
-        prefetch_row(hot_row(&w.ns.hot, noise, net.d), net.d)
+        noise = noise_word(net, s.queued[n])
+        s.next_negatives[n] = noise
+        prefetch_row(hot_row(&s.hot, noise, net.d), net.d)
+    queue_draws(net, s)
 
 
 cdef inline void negative_sampling(const Net* net, Scratch* w, const float* H, int m,
@@ -1284,6 +1322,11 @@ def _lockf_factors(lockf, int32_t V):
     if factors.shape[0] != V:
         raise ValueError(f"lockf has {factors.shape[0]} entries; expected 1 or V={V}")
     return factors
+
+
+def noise_stream_seed(uint64_t seed) -> int:
+    """Where a thread's noise draws start for its job ``seed`` (for the tests)."""
+    return noise_seed(seed)
 
 
 def _emulated_precision() -> int:
